@@ -1,0 +1,187 @@
+"""`workbench ask` (I4): the same fan-out as the app, without Textual.
+
+A live Rich view on a terminal, plain text when piped, one JSON object with --json. Every
+answer is saved in the store; its id is in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from workbench.catalog import UnknownModelError, format_usd, resolve_models
+from workbench.config import Settings
+from workbench.domain import AnswerStatus, ChatRequest
+from workbench.runner import AnswerResult, make_client, new_result, stream_answer
+from workbench.safety import sanitize
+from workbench.store.answers import checkpoint_answer, create_run, finish_answer, recover_orphans, start_answer
+from workbench.tokens import TokenCounter
+
+CHECKPOINT_EVERY_S = 1.0
+
+
+def run_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the ask command; returns the exit code."""
+    from workbench.cli import UsageError, prompt_from
+
+    prompt = prompt_from(args.prompt)
+    try:
+        models = resolve_models(settings, args.models or list(settings.defaults.models))
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from None
+    if args.temperature is not None and not 0 <= args.temperature <= 2:
+        raise UsageError("--temperature must be between 0 and 2")
+    if args.max_tokens is not None and args.max_tokens <= 0:
+        raise UsageError("--max-tokens must be a positive whole number")
+    request = ChatRequest(
+        prompt=prompt,
+        system=args.system if args.system is not None else settings.defaults.system,
+        temperature=args.temperature if args.temperature is not None else settings.defaults.temperature,
+        max_tokens=args.max_tokens if args.max_tokens is not None else settings.defaults.max_tokens,
+    )
+    counter = TokenCounter()
+    counter.load()
+    results = [new_result(m, settings.providers[m.provider], request, counter) for m in models]
+    from workbench.paths import store_file
+    from workbench.store import open_store
+
+    store = open_store(store_file())
+    try:
+        recover_orphans(store)
+        run_id = create_run(store, request.prompt, request.system,
+                            {"temperature": request.temperature, "max_tokens": request.max_tokens},
+                            task=args.task, source="ask")
+        for r in results:
+            r.answer_id = start_answer(store, run_id, r)
+        mode = "json" if args.json else ("live" if sys.stdout.isatty() else "plain")
+        try:
+            asyncio.run(_stream_all(results, store, mode, args.timeout))
+        except KeyboardInterrupt:
+            pass
+        for r in results:
+            if r.status == AnswerStatus.STREAMING:
+                r.status = AnswerStatus.CANCELLED
+            finish_answer(store, r.answer_id, r)
+    finally:
+        store.close()
+    if mode == "json":
+        print(json.dumps({"run_id": run_id, "results": [result_json(r) for r in results]}, ensure_ascii=False, indent=2))
+    elif mode == "plain" and len(results) > 1:
+        pass  # printed as each finished
+    else:
+        _print_final(results, mode)
+    return 0 if all(r.status == AnswerStatus.OK for r in results) else 1
+
+
+async def _stream_all(results: list[AnswerResult], store, mode: str, timeout: float | None) -> None:
+    async with make_client(len(results)) as client:
+        last_checkpoint = {id(r): time.monotonic() for r in results}
+
+        def on_event(result: AnswerResult) -> Any:
+            def sink(event) -> None:
+                now = time.monotonic()
+                if now - last_checkpoint[id(result)] >= CHECKPOINT_EVERY_S:
+                    last_checkpoint[id(result)] = now
+                    checkpoint_answer(store, result.answer_id, result.text, result.reasoning)
+                if mode == "plain" and len(results) == 1:
+                    from workbench.providers.events import TextDelta
+
+                    if isinstance(event, TextDelta):
+                        sys.stdout.write(sanitize(event.text))
+                        sys.stdout.flush()
+            return sink
+
+        async def one(result: AnswerResult) -> None:
+            await stream_answer(client, result, on_event(result), deadline_s=timeout)
+            if mode == "plain" and len(results) > 1:
+                _print_plain(result)
+
+        tasks = [asyncio.create_task(one(r)) for r in results]
+        if mode == "live":
+            await _live_view(results, tasks)
+        else:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _live_view(results: list[AnswerResult], tasks: list[asyncio.Task]) -> None:
+    from rich.live import Live
+
+    from workbench.ask_view import render_live
+
+    with Live(render_live(results), refresh_per_second=8, transient=True, redirect_stdout=False) as live:
+        while not all(t.done() for t in tasks):
+            await asyncio.sleep(0.125)
+            live.update(render_live(results))
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def meter_line(result: AnswerResult) -> str:
+    """One line of meter figures, as the app's meter shows them."""
+    from workbench.meter_text import meter_summary
+
+    return meter_summary(result.reading(), result.served_model, result.model.upstream)
+
+
+def _print_plain(result: AnswerResult) -> None:
+    out = sys.stdout
+    out.write(f"=== {result.model.name} ({result.model.id}) — {meter_line(result)}\n")
+    if result.error is not None:
+        out.write(f"[{result.status.value}] {sanitize(result.error.message)}\n")
+    out.write(sanitize(result.text).rstrip("\n") + "\n\n")
+    out.flush()
+
+
+def _print_final(results: list[AnswerResult], mode: str) -> None:
+    if mode == "plain":  # one model, text already streamed
+        r = results[0]
+        sys.stdout.write("\n")
+        if r.error is not None:
+            print(f"[{r.status.value}] {sanitize(r.error.message)}", file=sys.stderr)
+        print(f"-- {meter_line(r)} (answer id {r.answer_id})", file=sys.stderr)
+        return
+    from rich.console import Console
+
+    from workbench.ask_view import render_final
+
+    render_final(Console(), results)
+
+
+def result_json(result: AnswerResult) -> dict[str, Any]:
+    """The I4 object for one answer."""
+    reading = result.reading()
+    cost = reading.cost
+    return {
+        "model": result.model.id,
+        "model_name": result.model.name,
+        "served_model": result.served_model or result.model.upstream,
+        "status": result.status.value,
+        "text": result.text,
+        "reasoning": result.reasoning,
+        "input_tokens": reading.input_tokens,
+        "output_tokens": reading.output_tokens,
+        "reasoning_tokens": reading.reasoning_tokens,
+        "tokens_exact": reading.exact,
+        "token_counting": reading.counting,
+        "cost_usd": _num(cost.total_usd),
+        "cost_known_usd": _num(cost.known_usd),
+        "cost_unknown_parts": cost.unknown_parts,
+        "reported_cost_usd": _num(reading.reported_cost_usd),
+        "ttft_ms": None if reading.ttft_s is None else round(reading.ttft_s * 1000),
+        "duration_ms": round(reading.elapsed_s * 1000),
+        "tokens_per_s": None if reading.tokens_per_s is None else round(reading.tokens_per_s, 1),
+        "finish_reason": result.finish_reason,
+        "error": result.error.as_dict() if result.error else None,
+        "answer_id": result.answer_id,
+    }
+
+
+def _num(value) -> float | None:
+    # JSON numbers for scripts; the exact Decimal stays in the store.
+    return None if value is None else float(value)
+
+
+__all__ = ["run_ask", "result_json", "meter_line", "format_usd"]

@@ -1,0 +1,125 @@
+"""Models and prices: lookups over the settings, and the cost of a usage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from workbench.config import Settings, api_key_for
+from workbench.domain import ModelInfo, Prices, ProviderConfig
+
+MILLION = Decimal(1_000_000)
+
+
+class UnknownModelError(KeyError):
+    """A model id that is in neither the built-in catalog nor the config."""
+
+    def __init__(self, model_id: str, known: list[str]) -> None:
+        self.model_id = model_id
+        self.known = known
+        super().__init__(model_id)
+
+    def __str__(self) -> str:
+        return f"unknown model {self.model_id!r}; `workbench models` lists the {len(self.known)} known ids"
+
+
+def resolve_models(settings: Settings, ids: list[str] | tuple[str, ...]) -> list[ModelInfo]:
+    """The models for these ids (in order, duplicates kept out), or UnknownModelError."""
+    out: list[ModelInfo] = []
+    for model_id in ids:
+        model = settings.models.get(model_id)
+        if model is None:
+            by_name = [m for m in settings.models.values() if m.name.lower() == model_id.lower()]
+            if len(by_name) != 1:
+                raise UnknownModelError(model_id, sorted(settings.models))
+            model = by_name[0]
+        if model not in out:
+            out.append(model)
+    return out
+
+
+def provider_of(settings: Settings, model: ModelInfo) -> ProviderConfig:
+    """The provider config a model is called through."""
+    return settings.providers[model.provider]
+
+
+def key_status(provider: ProviderConfig) -> str:
+    """'set', 'missing (ENV)', or 'not needed' for local servers without a key variable."""
+    if api_key_for(provider):
+        return "set"
+    if provider.api_key_env:
+        return f"missing: ${provider.api_key_env}"
+    return "not needed" if provider.is_local else "missing (no api_key_env)"
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A cost split by part; a part whose price is unknown is None, never zero."""
+
+    input_usd: Decimal | None
+    output_usd: Decimal | None
+    cached_input_usd: Decimal | None = Decimal(0)
+
+    @property
+    def total_usd(self) -> Decimal | None:
+        """The whole cost, or None when any part is unknown."""
+        parts = (self.input_usd, self.output_usd, self.cached_input_usd)
+        if any(p is None for p in parts):
+            return None
+        return sum(parts, Decimal(0))  # type: ignore[arg-type]
+
+    @property
+    def known_usd(self) -> Decimal:
+        """The sum of the parts whose price is known."""
+        return sum((p for p in (self.input_usd, self.output_usd, self.cached_input_usd) if p is not None), Decimal(0))
+
+    @property
+    def unknown_parts(self) -> list[str]:
+        """Names of the parts whose price is unknown."""
+        names = ("input", "output", "cached input")
+        parts = (self.input_usd, self.output_usd, self.cached_input_usd)
+        return [n for n, p in zip(names, parts) if p is None]
+
+
+def cost_of(prices: Prices, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> Cost:
+    """Cost of a usage: input × input price + output × output price (+ cached input).
+
+    ``input_tokens`` includes cached tokens (the OpenAI convention); cached ones are billed at
+    the cached price where one is given, else at the input price.
+    """
+    uncached = max(0, input_tokens - cached_input_tokens) if prices.cached_input_per_m is not None else input_tokens
+    cached_price = prices.cached_input_per_m
+    return Cost(
+        input_usd=_part(uncached, prices.input_per_m),
+        output_usd=_part(output_tokens, prices.output_per_m),
+        cached_input_usd=_part(cached_input_tokens, cached_price) if cached_price is not None else Decimal(0),
+    )
+
+
+def _part(tokens: int, price_per_m: Decimal | None) -> Decimal | None:
+    if tokens == 0:
+        return Decimal(0)
+    if price_per_m is None:
+        return None
+    return Decimal(tokens) * price_per_m / MILLION
+
+
+def format_usd(value: Decimal | None) -> str:
+    """A dollar amount to the cent and below: $0.0123, $1.23; None shows as unknown."""
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return "$0"
+    if value < Decimal("0.01"):
+        return f"${value:.6f}".rstrip("0")
+    if value < 1:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+def format_price(value: Decimal | None) -> str:
+    """A price per million tokens, or 'unknown'."""
+    if value is None:
+        return "unknown"
+    text = f"{value.normalize():f}"
+    return f"${value:.2f}" if len(text.partition(".")[2]) <= 2 else f"${text}"

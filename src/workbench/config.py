@@ -1,0 +1,268 @@
+"""Config file (TOML, I3) → typed, validated settings.
+
+Every problem is reported as one ``ConfigError`` naming the file and the key, so the CLI can
+print one line and exit 2 instead of a traceback. The built-in catalog (the ten models of the
+field notes) is read by the same code; a user's file extends and overrides it by id.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from workbench.domain import (
+    PROVIDER_KINDS,
+    Defaults,
+    ModelInfo,
+    Prices,
+    ProviderConfig,
+    UiSettings,
+)
+
+BUILTIN_NAME = "<built-in catalog>"
+
+_PROVIDER_KEYS = {
+    "kind", "base_url", "api_key_env", "api_key", "allow_inline_key",
+    "connect_timeout", "read_timeout",
+}
+_MODEL_KEYS = {
+    "id", "provider", "name", "model", "input_per_m", "output_per_m", "cached_input_per_m",
+    "routed", "vendor", "archetype", "id_published", "temperature",
+}
+_TOP_KEYS = {"providers", "models", "defaults", "ui", "keys"}
+
+
+class ConfigError(Exception):
+    """A config problem, worded for one line: ``FILE: KEY: what is wrong``."""
+
+    def __init__(self, file: str | Path, key: str, problem: str) -> None:
+        self.file = str(file)
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{self.file}: {key}: {problem}" if key else f"{self.file}: {problem}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything read from the built-in catalog and the user's config."""
+
+    providers: dict[str, ProviderConfig]
+    models: dict[str, ModelInfo]
+    defaults: Defaults = Defaults()
+    ui: UiSettings = UiSettings()
+    keymap: dict[str, str] = field(default_factory=dict)
+    source: Path | None = None
+
+
+def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
+    """Read the built-in catalog, then the user's file at ``path`` if it exists."""
+    builtin = _parse_toml_text(
+        resources.files("workbench.data").joinpath("catalog.toml").read_text("utf-8"),
+        BUILTIN_NAME,
+    )
+    providers: dict[str, ProviderConfig] = {}
+    models: dict[str, ModelInfo] = {}
+    _merge(builtin, BUILTIN_NAME, providers, models)
+    defaults, ui, keymap = Defaults(), UiSettings(), {}
+    if path is not None and path.exists():
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(path, "", f"cannot read the file ({exc})") from None
+        data = _parse_toml_text(text, path)
+        unknown = set(data) - _TOP_KEYS
+        if unknown:
+            raise ConfigError(path, sorted(unknown)[0], f"unknown table or key (known: {', '.join(sorted(_TOP_KEYS))})")
+        _merge(data, path, providers, models)
+        defaults = _parse_defaults(data.get("defaults", {}), path)
+        ui = _parse_ui(data.get("ui", {}), path)
+        keymap = _parse_keys(data.get("keys", {}), path)
+    elif path is not None and must_exist:
+        raise ConfigError(path, "", "no such file")
+    _check_references(providers, models, path or BUILTIN_NAME)
+    for i, model_id in enumerate(defaults.models):
+        if model_id not in models:
+            raise ConfigError(path or BUILTIN_NAME, f"defaults.models[{i}]", f"unknown model id {model_id!r}")
+    return Settings(providers, models, defaults, ui, keymap, path)
+
+
+def _parse_toml_text(text: str, file: str | Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, "", f"not valid TOML: {exc}") from None
+
+
+def _merge(data: dict[str, Any], file: str | Path, providers: dict, models: dict) -> None:
+    raw_providers = data.get("providers", {})
+    if not isinstance(raw_providers, dict):
+        raise ConfigError(file, "providers", "must be a table of [providers.NAME] tables")
+    for name, table in raw_providers.items():
+        providers[name] = _parse_provider(name, table, file)
+    raw_models = data.get("models", [])
+    if not isinstance(raw_models, list):
+        raise ConfigError(file, "models", "must be an array of [[models]] tables")
+    seen: set[str] = set()
+    for i, table in enumerate(raw_models):
+        model = _parse_model(i, table, file)
+        if model.id in seen:
+            raise ConfigError(file, f"models[{i}].id", f"duplicate id {model.id!r}")
+        seen.add(model.id)
+        models[model.id] = model
+
+
+def _parse_provider(name: str, table: Any, file: str | Path) -> ProviderConfig:
+    where = f"providers.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError(file, where, "must be a table")
+    _reject_unknown(table, _PROVIDER_KEYS, where, file)
+    kind = _req_str(table, "kind", where, file)
+    if kind not in PROVIDER_KINDS:
+        raise ConfigError(file, f"{where}.kind", f"{kind!r} is not one of {', '.join(PROVIDER_KINDS)}")
+    base_url = _req_str(table, "base_url", where, file)
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(file, f"{where}.base_url", "must start with http:// or https://")
+    api_key = _opt(table, "api_key", str, where, file)
+    if api_key is not None and not table.get("allow_inline_key", False):
+        raise ConfigError(
+            file, f"{where}.api_key",
+            "keys belong in the environment: set api_key_env instead "
+            "(or allow_inline_key = true if you insist)",
+        )
+    return ProviderConfig(
+        name=name,
+        kind=kind,
+        base_url=base_url.rstrip("/"),
+        api_key_env=_opt(table, "api_key_env", str, where, file),
+        api_key=api_key,
+        connect_timeout=float(_opt(table, "connect_timeout", (int, float), where, file) or 10.0),
+        read_timeout=float(_opt(table, "read_timeout", (int, float), where, file) or 300.0),
+    )
+
+
+def _parse_model(i: int, table: Any, file: str | Path) -> ModelInfo:
+    where = f"models[{i}]"
+    if not isinstance(table, dict):
+        raise ConfigError(file, where, "must be a table")
+    _reject_unknown(table, _MODEL_KEYS, where, file)
+    model_id = _req_str(table, "id", where, file)
+    where = f"models[{i}] (id {model_id!r})"
+    temperature = _opt(table, "temperature", (int, float), where, file)
+    return ModelInfo(
+        id=model_id,
+        provider=_req_str(table, "provider", where, file),
+        name=_opt(table, "name", str, where, file) or model_id,
+        upstream=_opt(table, "model", str, where, file) or model_id,
+        prices=Prices(
+            input_per_m=_price(table, "input_per_m", where, file),
+            output_per_m=_price(table, "output_per_m", where, file),
+            cached_input_per_m=_price(table, "cached_input_per_m", where, file),
+        ),
+        routed=bool(_opt(table, "routed", bool, where, file) or False),
+        vendor=_opt(table, "vendor", str, where, file),
+        archetype=_opt(table, "archetype", str, where, file),
+        temperature=float(temperature) if temperature is not None else None,
+    )
+
+
+def _parse_defaults(table: Any, file: Path) -> Defaults:
+    if not isinstance(table, dict):
+        raise ConfigError(file, "defaults", "must be a table")
+    _reject_unknown(table, {"models", "temperature", "system", "max_tokens"}, "defaults", file)
+    base = Defaults()
+    models = table.get("models", list(base.models))
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models) or not models:
+        raise ConfigError(file, "defaults.models", "must be a non-empty list of model ids")
+    if len(models) > 10:
+        raise ConfigError(file, "defaults.models", "at most 10 models take part in a round")
+    temperature = _opt(table, "temperature", (int, float), "defaults", file)
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise ConfigError(file, "defaults.temperature", "must be between 0 and 2")
+    max_tokens = _opt(table, "max_tokens", int, "defaults", file)
+    if max_tokens is not None and max_tokens <= 0:
+        raise ConfigError(file, "defaults.max_tokens", "must be a positive whole number")
+    return Defaults(
+        models=tuple(models),
+        temperature=float(temperature) if temperature is not None else base.temperature,
+        system=_opt(table, "system", str, "defaults", file) or "",
+        max_tokens=max_tokens,
+    )
+
+
+def _parse_ui(table: Any, file: Path) -> UiSettings:
+    if not isinstance(table, dict):
+        raise ConfigError(file, "ui", "must be a table")
+    _reject_unknown(table, {"theme", "flush_hz"}, "ui", file)
+    flush_hz = _opt(table, "flush_hz", (int, float), "ui", file)
+    if flush_hz is not None and not 1 <= flush_hz <= 60:
+        raise ConfigError(file, "ui.flush_hz", "must be between 1 and 60")
+    return UiSettings(
+        theme=_opt(table, "theme", str, "ui", file) or UiSettings.theme,
+        flush_hz=float(flush_hz) if flush_hz is not None else UiSettings.flush_hz,
+    )
+
+
+def _parse_keys(table: Any, file: Path) -> dict[str, str]:
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise ConfigError(file, "keys", 'must map binding ids to keys, e.g. stop-streams = "escape"')
+    return dict(table)
+
+
+def _check_references(providers: dict, models: dict, file: str | Path) -> None:
+    for model in models.values():
+        if model.provider not in providers:
+            raise ConfigError(file, f"models (id {model.id!r}).provider", f"unknown provider {model.provider!r}")
+
+
+def _reject_unknown(table: dict, known: set[str], where: str, file: str | Path) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(file, f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(known))})")
+
+
+def _req_str(table: dict, key: str, where: str, file: str | Path) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(file, f"{where}.{key}", "is required and must be a non-empty string")
+    return value
+
+
+def _opt(table: dict, key: str, types: Any, where: str, file: str | Path) -> Any:
+    value = table.get(key)
+    if value is None:
+        return None
+    allowed = types if isinstance(types, tuple) else (types,)
+    # bool is an int subclass: `temperature = true` must not pass as 1.
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        raise ConfigError(file, f"{where}.{key}", f"has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _price(table: dict, key: str, where: str, file: str | Path) -> Decimal | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(file, f"{where}.{key}", "must be a number (US$ per million tokens)")
+    try:
+        # str() first: a TOML float like 0.35 must become Decimal("0.35"), not its binary tail.
+        price = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(file, f"{where}.{key}", f"{value!r} is not a number") from None
+    if not price.is_finite() or price < 0:
+        raise ConfigError(file, f"{where}.{key}", "must be a number ≥ 0")
+    return price
+
+
+def api_key_for(provider: ProviderConfig) -> str | None:
+    """The key for a provider, from its environment variable (or inline, if insisted)."""
+    if provider.api_key_env:
+        value = os.environ.get(provider.api_key_env)
+        if value:
+            return value.strip()
+    return provider.api_key

@@ -1,0 +1,92 @@
+"""Plain, frozen data shared by the core, the CLI and the UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+PROVIDER_KINDS = ("openai", "anthropic", "gemini", "ollama")
+
+
+@dataclass(frozen=True)
+class Prices:
+    """US$ per million tokens; None means the price is not known (never zero by default)."""
+
+    input_per_m: Decimal | None = None
+    output_per_m: Decimal | None = None
+    cached_input_per_m: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One `[providers.NAME]` table."""
+
+    name: str
+    kind: str
+    base_url: str
+    api_key_env: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+
+    @property
+    def is_local(self) -> bool:
+        """True for a server on this machine, which may need no key."""
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        return host in {"localhost", "127.0.0.1", "::1"} or host.startswith("127.")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One `[[models]]` entry: what `-m` takes and what it costs."""
+
+    id: str
+    provider: str
+    name: str
+    upstream: str
+    prices: Prices = Prices()
+    routed: bool = False
+    vendor: str | None = None
+    archetype: str | None = None
+    temperature: float | None = None
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The `[defaults]` table: what a round uses unless told otherwise."""
+
+    models: tuple[str, ...] = ("deepseek-v4-flash", "qwen3-coder-30b", "deepseek-r1")
+    temperature: float = 0.2
+    system: str = ""
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """The `[ui]` table."""
+
+    theme: str = "workbench-dark"
+    flush_hz: float = 20.0
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One prompt as sent to one model."""
+
+    prompt: str
+    system: str = ""
+    temperature: float | None = 0.2
+    max_tokens: int | None = None
+
+
+class AnswerStatus(str, Enum):
+    """How an answer ended (I4)."""
+
+    STREAMING = "streaming"
+    OK = "ok"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"

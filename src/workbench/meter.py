@@ -1,0 +1,137 @@
+"""The meter under each pane: a pure accumulator of tokens, time and cost (C2).
+
+While a stream runs, counts are estimates (TokenCounter); a provider's usage report replaces
+them with exact numbers. Cost uses Decimal and never treats an unknown price as zero.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from workbench.catalog import Cost, cost_of
+from workbench.domain import Prices
+from workbench.providers.events import UsageReport
+from workbench.tokens import TokenCounter
+
+# Chat formats add a few tokens per message around the text (OpenAI's documented overhead).
+TOKENS_PER_MESSAGE = 4
+TOKENS_PER_REPLY = 3
+
+
+@dataclass(frozen=True)
+class MeterReading:
+    """A snapshot of a meter, for display and for the store."""
+
+    input_tokens: int | None
+    output_tokens: int
+    reasoning_tokens: int | None
+    cached_input_tokens: int
+    exact: bool
+    cost: Cost
+    reported_cost_usd: Decimal | None
+    ttft_s: float | None
+    tokens_per_s: float | None
+    elapsed_s: float
+    status: str
+    counting: str
+
+
+def estimate_prompt_tokens(counter: TokenCounter, prompt: str, system: str = "") -> int:
+    """Input tokens of a chat request, estimated."""
+    messages = [m for m in (system, prompt) if m]
+    return sum(counter.count(m) + TOKENS_PER_MESSAGE for m in messages) + TOKENS_PER_REPLY
+
+
+class Meter:
+    """Accumulates one answer's tokens, timings and cost."""
+
+    def __init__(
+        self,
+        prices: Prices,
+        counter: TokenCounter,
+        prompt_tokens_estimate: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.prices = prices
+        self.counter = counter
+        self._clock = clock
+        self._input_estimate = prompt_tokens_estimate
+        self._pending: list[str] = []
+        self._estimated_output = 0
+        self._usage: UsageReport | None = None
+        self.started_at: float | None = None
+        self.first_token_at: float | None = None
+        self.last_token_at: float | None = None
+        self.ended_at: float | None = None
+        self.status = "waiting"
+
+    def start(self) -> None:
+        """The request is being sent."""
+        self.started_at = self._clock()
+        self.status = "connecting"
+
+    def add_text(self, text: str) -> None:
+        """Answer or reasoning text arrived (both count as output)."""
+        now = self._clock()
+        if self.first_token_at is None:
+            self.first_token_at = now
+            self.status = "streaming"
+        self.last_token_at = now
+        self._pending.append(text)
+
+    def add_usage(self, usage: UsageReport) -> None:
+        """Exact counts from the provider."""
+        self._usage = usage
+
+    def finish(self, status: str) -> None:
+        """The stream ended with this status."""
+        self.ended_at = self._clock()
+        self.status = status
+
+    @property
+    def exact(self) -> bool:
+        """True when the provider reported usage (input included)."""
+        return self._usage is not None and self._usage.input_tokens is not None
+
+    def reading(self) -> MeterReading:
+        """The meter now (counts pending text once, in one batch)."""
+        if self._pending:
+            self._estimated_output += self.counter.count("".join(self._pending))
+            self._pending.clear()
+        now = self.ended_at if self.ended_at is not None else self._clock()
+        usage = self._usage
+        if usage is not None:
+            input_tokens = usage.input_tokens if usage.input_tokens is not None else self._input_estimate
+            output_tokens, reasoning, cached = usage.output_tokens, usage.reasoning_tokens, usage.cached_input_tokens
+        else:
+            input_tokens, output_tokens, reasoning, cached = self._input_estimate, self._estimated_output, None, 0
+        reported = None
+        if usage is not None and usage.cost_usd is not None:
+            try:
+                reported = Decimal(usage.cost_usd)
+            except InvalidOperation:
+                reported = None
+        ttft = self.first_token_at - self.started_at if self.first_token_at is not None and self.started_at is not None else None
+        rate = None
+        if self.first_token_at is not None:
+            end = self.last_token_at if self.ended_at is not None and self.last_token_at else now
+            span = end - self.first_token_at
+            if span >= 0.05 and output_tokens > 1:
+                rate = output_tokens / span
+        return MeterReading(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning,
+            cached_input_tokens=cached,
+            exact=self.exact,
+            cost=cost_of(self.prices, input_tokens or 0, output_tokens, cached),
+            reported_cost_usd=reported,
+            ttft_s=ttft,
+            tokens_per_s=rate,
+            elapsed_s=(now - self.started_at) if self.started_at is not None else 0.0,
+            status=self.status,
+            counting="provider usage" if self.exact else self.counter.method,
+        )

@@ -1,0 +1,56 @@
+"""Meter readings as short text, shared by the app's meter bar and `ask`."""
+
+from __future__ import annotations
+
+from workbench.catalog import format_usd
+from workbench.meter import MeterReading
+
+
+def format_count(n: int | None) -> str:
+    """1234 → 1.2k; None → ?"""
+    if n is None:
+        return "?"
+    if n < 1000:
+        return str(n)
+    if n < 100_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1000:.0f}k"
+
+
+def format_cost(reading: MeterReading) -> str:
+    """The cost, with the unknown parts named: '$0.0012', '$0.0003 + input ?', 'cost unknown'."""
+    if reading.reported_cost_usd is not None:
+        return f"{format_usd(reading.reported_cost_usd)} (reported)"
+    cost = reading.cost
+    total = cost.total_usd
+    if total is not None:
+        return format_usd(total)
+    unknown = cost.unknown_parts
+    if "output" in unknown and cost.known_usd == 0:
+        return "cost unknown"
+    return f"{format_usd(cost.known_usd)} + {' & '.join(unknown)} ?"
+
+
+def format_seconds(s: float | None) -> str:
+    """0.82 → 0.82s; 12.3 → 12.3s; None → –"""
+    if s is None:
+        return "–"
+    return f"{s:.2f}s" if s < 10 else f"{s:.1f}s"
+
+
+def meter_summary(reading: MeterReading, served: str | None = None, requested: str | None = None) -> str:
+    """One line: tokens, cost, TTFT, rate, elapsed, status."""
+    mark = "" if reading.exact else "~"
+    parts = [f"in {mark}{format_count(reading.input_tokens)}", f"out {mark}{format_count(reading.output_tokens)}"]
+    if reading.reasoning_tokens:
+        parts[-1] += f" (think {format_count(reading.reasoning_tokens)})"
+    parts.append(format_cost(reading))
+    parts.append(f"ttft {format_seconds(reading.ttft_s)}")
+    if reading.tokens_per_s is not None:
+        parts.append(f"{reading.tokens_per_s:.0f} tok/s")
+    parts.append(format_seconds(reading.elapsed_s))
+    parts.append(reading.status + ("" if reading.exact else " · estimate"))
+    line = " · ".join(parts)
+    if served and requested and served != requested:
+        line += f" · served by {served}"
+    return line

@@ -1,0 +1,1 @@
+"""Streaming adapters, one per API dialect, behind one interface (see base.py)."""

@@ -1,0 +1,52 @@
+"""Typed stream events: what every provider adapter yields, whatever its wire format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of reasoning ("thinking") text, shown apart from the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Token counts reported by the provider: exact, they replace the estimates.
+
+    ``input_tokens`` includes ``cached_input_tokens``; ``output_tokens`` includes
+    ``reasoning_tokens`` (the OpenAI convention, which adapters normalise to).
+    ``input_tokens`` is None when the provider did not report it.
+    """
+
+    input_tokens: int | None
+    output_tokens: int
+    reasoning_tokens: int | None = None
+    cached_input_tokens: int = 0
+    cost_usd: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    """The model name the response carries (may differ from the one requested)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """The stream finished normally; ``finish_reason`` as the provider said it."""
+
+    finish_reason: str | None = None
+
+
+StreamEvent = TextDelta | ReasoningDelta | UsageReport | ServedModel | StreamEnd

@@ -1,0 +1,232 @@
+"""OpenAI-compatible chat completions, streamed (the gateway of the notes, OpenRouter,
+DeepSeek, Ollama's /v1, llama.cpp, vLLM, LM Studio)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
+from workbench.providers import errors
+from workbench.providers.base import (
+    MAX_ERROR_BODY,
+    error_message_from_body,
+    parse_retry_after,
+    redact,
+    transport_error,
+)
+from workbench.providers.events import (
+    ReasoningDelta,
+    ServedModel,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    UsageReport,
+)
+from workbench.providers.sse import SSEDecoder
+
+
+class OpenAIProvider:
+    """`POST {base_url}/chat/completions` with `stream: true` and usage requested."""
+
+    kind = "openai"
+    reports_usage = True
+
+    def __init__(self, config: ProviderConfig, api_key: str | None) -> None:
+        self.config = config
+        self._key = api_key
+
+    def build_payload(self, model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
+        """The JSON body for one streamed request."""
+        messages = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.append({"role": "user", "content": request.prompt})
+        payload: dict[str, Any] = {
+            "model": model.upstream,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        temperature = model.temperature if model.temperature is not None else request.temperature
+        if temperature is not None:
+            payload["temperature"] = temperature
+        if request.max_tokens is not None:
+            payload["max_tokens"] = request.max_tokens
+        return payload
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        return headers
+
+    async def stream(self, client: httpx.AsyncClient, model: ModelInfo, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Yield the typed events of one streamed completion."""
+        cfg = self.config
+        timeout = httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=30.0)
+        started = False
+        try:
+            async with client.stream(
+                "POST",
+                f"{cfg.base_url}/chat/completions",
+                json=self.build_payload(model, request),
+                headers=self._headers(),
+                timeout=timeout,
+            ) as response:
+                if response.status_code >= 400:
+                    raise await self._status_error(response)
+                started = True
+                content_type = response.headers.get("content-type", "")
+                if "text/event-stream" not in content_type and "json" in content_type:
+                    body = await response.aread()
+                    for event in self._whole_response(body):
+                        yield event
+                    return
+                async for event in self._events(response):
+                    yield event
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, started=started, read_timeout=cfg.read_timeout) from None
+
+    async def _status_error(self, response: httpx.Response) -> errors.ProviderError:
+        body = b""
+        try:
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) >= MAX_ERROR_BODY:
+                    break
+        except httpx.HTTPError:
+            pass
+        message = error_message_from_body(response.status_code, response.headers.get("content-type", ""), body)
+        if response.status_code == 404 and "model" not in message.lower():
+            message += " (check the base_url and the model id)"
+        return errors.error_for_status(
+            response.status_code, redact(message, self._key), parse_retry_after(response.headers)
+        )
+
+    async def _events(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
+        decoder = SSEDecoder()
+        state = _ChunkState()
+        async for raw in response.aiter_bytes():
+            for sse in decoder.feed(raw):
+                data = sse.data.strip()
+                if not data:
+                    continue
+                if data.startswith("[DONE]"):
+                    state.done = True
+                    break
+                for event in state.parse(data, self._key):
+                    yield event
+            if state.done:
+                break
+        if state.done or state.finish_reason is not None:
+            yield StreamEnd(state.finish_reason)
+            return
+        stray = _stray_error(decoder.stray_lines + [decoder.tail])
+        if stray:
+            raise errors.StreamErrorEvent(redact(stray, self._key))
+        raise errors.StreamCutError("the stream ended before it was complete (no finish reason, no [DONE])")
+
+    def _whole_response(self, body: bytes) -> list[StreamEvent]:
+        """A server that ignored `stream: true` and sent one JSON completion."""
+        state = _ChunkState()
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise errors.DecodeError("the server sent a body that is neither SSE nor JSON") from None
+        events = list(state.parse_obj(data, self._key))
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if choices and isinstance(choices[0], dict):
+            message = choices[0].get("message") or {}
+            if isinstance(message.get("reasoning_content") or message.get("reasoning"), str):
+                events.append(ReasoningDelta(message.get("reasoning_content") or message.get("reasoning")))
+            if isinstance(message.get("content"), str):
+                events.append(TextDelta(message["content"]))
+        events.append(StreamEnd(state.finish_reason))
+        return events
+
+
+class _ChunkState:
+    """What one stream has said so far; turns chunks into events."""
+
+    def __init__(self) -> None:
+        self.served: str | None = None
+        self.finish_reason: str | None = None
+        self.done = False
+
+    def parse(self, data: str, key: str | None) -> list[StreamEvent]:
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            snippet = data[:80].replace("\n", " ")
+            raise errors.DecodeError(f"malformed event from the server: {snippet!r}") from None
+        return self.parse_obj(obj, key)
+
+    def parse_obj(self, obj: Any, key: str | None) -> list[StreamEvent]:
+        if not isinstance(obj, dict):
+            raise errors.DecodeError("malformed event from the server (not a JSON object)")
+        out: list[StreamEvent] = []
+        err = obj.get("error")
+        if err:
+            message = err.get("message") if isinstance(err, dict) else str(err)
+            raise errors.StreamErrorEvent(redact(f"the server reported an error mid-stream: {message or err}", key))
+        model = obj.get("model")
+        if isinstance(model, str) and model and model != self.served:
+            self.served = model
+            out.append(ServedModel(model))
+        for choice in obj.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                out.append(ReasoningDelta(reasoning))
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                out.append(TextDelta(content))
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+                if self.finish_reason == "error":
+                    raise errors.StreamErrorEvent("the server ended the stream with an error")
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            out.append(_usage(usage))
+        return out
+
+
+def _usage(usage: dict[str, Any]) -> UsageReport:
+    prompt = usage.get("prompt_tokens")
+    details = usage.get("prompt_tokens_details") or {}
+    cached = details.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0
+    completion_details = usage.get("completion_tokens_details") or {}
+    reasoning = completion_details.get("reasoning_tokens")
+    cost = usage.get("cost")
+    return UsageReport(
+        input_tokens=int(prompt) if isinstance(prompt, (int, float)) else None,
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        reasoning_tokens=int(reasoning) if isinstance(reasoning, (int, float)) else None,
+        cached_input_tokens=int(cached),
+        cost_usd=str(cost) if isinstance(cost, (int, float, str)) and not isinstance(cost, bool) else None,
+    )
+
+
+def _stray_error(lines: list[str]) -> str | None:
+    """An error body that arrived outside SSE (a proxy's JSON, legacy `error:` lines)."""
+    for line in lines:
+        text = line.strip()
+        if text.startswith("error:"):
+            text = text[len("error:"):].strip()
+        if not text.startswith("{"):
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and obj.get("error"):
+            err = obj["error"]
+            message = err.get("message") if isinstance(err, dict) else str(err)
+            return f"the server reported an error: {message}"
+    return None

@@ -1,0 +1,157 @@
+"""Fan one prompt out to N models and turn each stream into an AnswerResult.
+
+Used by the TUI (one worker per pane calls ``stream_answer``) and by ``workbench ask``
+(``run_round``). A ``sink`` receives every event as it arrives; the meter is updated here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from workbench.config import api_key_for
+from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
+from workbench.meter import Meter, MeterReading, estimate_prompt_tokens
+from workbench.providers import errors
+from workbench.providers.base import make_provider
+from workbench.providers.events import (
+    ReasoningDelta,
+    ServedModel,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    UsageReport,
+)
+from workbench.tokens import TokenCounter
+
+EventSink = Callable[[StreamEvent], None]
+
+
+@dataclass
+class AnswerResult:
+    """One model's answer to one prompt, however it ended."""
+
+    model: ModelInfo
+    provider: ProviderConfig
+    request: ChatRequest
+    meter: Meter
+    text_parts: list[str] = field(default_factory=list)
+    reasoning_parts: list[str] = field(default_factory=list)
+    served_model: str | None = None
+    status: AnswerStatus = AnswerStatus.STREAMING
+    error: errors.ProviderError | None = None
+    finish_reason: str | None = None
+    answer_id: int | None = None
+
+    @property
+    def text(self) -> str:
+        """The answer so far."""
+        if len(self.text_parts) > 1:
+            self.text_parts[:] = ["".join(self.text_parts)]
+        return self.text_parts[0] if self.text_parts else ""
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning so far."""
+        if len(self.reasoning_parts) > 1:
+            self.reasoning_parts[:] = ["".join(self.reasoning_parts)]
+        return self.reasoning_parts[0] if self.reasoning_parts else ""
+
+    @property
+    def effective_temperature(self) -> float | None:
+        """The temperature actually sent."""
+        return self.model.temperature if self.model.temperature is not None else self.request.temperature
+
+    def reading(self) -> MeterReading:
+        """The meter now."""
+        return self.meter.reading()
+
+
+def new_result(model: ModelInfo, provider: ProviderConfig, request: ChatRequest, counter: TokenCounter) -> AnswerResult:
+    """An AnswerResult with a fresh meter for this model and request."""
+    meter = Meter(model.prices, counter, estimate_prompt_tokens(counter, request.prompt, request.system))
+    return AnswerResult(model=model, provider=provider, request=request, meter=meter)
+
+
+async def stream_answer(
+    client: httpx.AsyncClient,
+    result: AnswerResult,
+    sink: EventSink | None = None,
+    deadline_s: float | None = None,
+) -> AnswerResult:
+    """Stream one answer into ``result``; never raises except CancelledError (after marking it).
+
+    A failure before any text is ``error``; after some text, ``interrupted`` (the partial text
+    is kept). Cancellation marks ``cancelled`` and re-raises so the task really ends.
+    """
+    meter = result.meter
+    meter.start()
+    try:
+        key = api_key_for(result.provider)
+        if not key and result.provider.api_key_env and not result.provider.is_local:
+            raise errors.MissingKeyError(
+                f"no API key: set the environment variable {result.provider.api_key_env}"
+            )
+        provider = make_provider(result.provider, key)
+        async with asyncio.timeout(deadline_s):
+            async for event in provider.stream(client, result.model, result.request):
+                _apply(result, event)
+                if sink is not None:
+                    sink(event)
+        result.status = AnswerStatus.OK
+    except asyncio.CancelledError:
+        result.status = AnswerStatus.CANCELLED
+        meter.finish(result.status.value)
+        raise
+    except TimeoutError:
+        result.error = errors.ReadTimeoutError(f"the answer took longer than the {deadline_s:g} s deadline")
+        result.status = _failed_status(result)
+    except errors.ProviderError as exc:
+        result.error = exc
+        result.status = _failed_status(result)
+    meter.finish(result.status.value)
+    return result
+
+
+def _failed_status(result: AnswerResult) -> AnswerStatus:
+    return AnswerStatus.INTERRUPTED if (result.text_parts or result.reasoning_parts) else AnswerStatus.ERROR
+
+
+def _apply(result: AnswerResult, event: StreamEvent) -> None:
+    if isinstance(event, TextDelta):
+        result.text_parts.append(event.text)
+        result.meter.add_text(event.text)
+    elif isinstance(event, ReasoningDelta):
+        result.reasoning_parts.append(event.text)
+        result.meter.add_text(event.text)
+    elif isinstance(event, UsageReport):
+        result.meter.add_usage(event)
+    elif isinstance(event, ServedModel):
+        result.served_model = event.name
+    elif isinstance(event, StreamEnd):
+        result.finish_reason = event.finish_reason
+
+
+def make_client(max_streams: int = 10) -> httpx.AsyncClient:
+    """The one shared AsyncClient: enough connections for every pane at once."""
+    limits = httpx.Limits(max_connections=max(20, max_streams * 2), max_keepalive_connections=max_streams)
+    return httpx.AsyncClient(timeout=httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=30.0), limits=limits)
+
+
+async def run_round(
+    client: httpx.AsyncClient,
+    results: list[AnswerResult],
+    on_event: Callable[[AnswerResult, StreamEvent], None] | None = None,
+) -> list[AnswerResult]:
+    """Stream every answer at once; one failing never stops the others."""
+
+    def sink_for(result: AnswerResult) -> EventSink | None:
+        if on_event is None:
+            return None
+        return lambda event: on_event(result, event)
+
+    await asyncio.gather(*(stream_answer(client, r, sink_for(r)) for r in results))
+    return results

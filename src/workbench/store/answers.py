@@ -1,0 +1,170 @@
+"""Runs and answers in the store. An answer row is written when its stream starts, its
+partial text is checkpointed while it streams, and it is finished when the stream ends —
+so a crash leaves a row marked ``interrupted`` (on the next open) with the text so far."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from workbench.store.db import Store
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer row as read back."""
+
+    id: int
+    run_id: int
+    model_id: str
+    model_name: str
+    provider: str
+    served_model: str | None
+    status: str
+    text: str
+    reasoning: str
+    input_tokens: int | None
+    output_tokens: int | None
+    reasoning_tokens: int | None
+    tokens_exact: bool
+    cost_usd: Decimal | None
+    ttft_ms: int | None
+    duration_ms: int | None
+    error_kind: str | None
+    error_message: str | None
+    http_status: int | None
+
+
+def create_run(
+    store: Store,
+    prompt: str,
+    system: str = "",
+    params: dict[str, Any] | None = None,
+    task: str | None = None,
+    suite: str | None = None,
+    source: str = "tui",
+) -> int:
+    """Record a round's prompt and parameters; returns the run id."""
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO runs (created_at, prompt, system, params_json, task, suite, source) VALUES (?,?,?,?,?,?,?)",
+            (_now(), prompt, system, json.dumps(params or {}, sort_keys=True), task, suite, source),
+        )
+        return int(cur.lastrowid)
+
+
+def start_answer(store: Store, run_id: int, result: Any) -> int:
+    """Insert a row for an answer that is starting to stream; returns its id."""
+    model, prices = result.model, result.model.prices
+    now = _now()
+    with store.transaction() as conn:
+        cur = conn.execute(
+            """INSERT INTO answers (run_id, model_id, model_name, provider, upstream_model, status,
+                   input_per_m, output_per_m, cached_input_per_m, temperature, pid, created_at, updated_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (run_id, model.id, model.name, model.provider, model.upstream, "streaming",
+             _dec(prices.input_per_m), _dec(prices.output_per_m), _dec(prices.cached_input_per_m),
+             result.effective_temperature, os.getpid(), now, now),
+        )
+        return int(cur.lastrowid)
+
+
+def checkpoint_answer(store: Store, answer_id: int, text: str, reasoning: str) -> None:
+    """Save the partial text of a streaming answer."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE answers SET text = ?, reasoning = ?, updated_at = ? WHERE id = ? AND status = 'streaming'",
+            (text, reasoning, _now(), answer_id),
+        )
+
+
+def finish_answer(store: Store, answer_id: int, result: Any) -> None:
+    """Save the final state of an answer (any status)."""
+    reading = result.reading()
+    err = result.error
+    with store.transaction() as conn:
+        conn.execute(
+            """UPDATE answers SET served_model = ?, status = ?, text = ?, reasoning = ?,
+                   input_tokens = ?, output_tokens = ?, reasoning_tokens = ?, cached_input_tokens = ?,
+                   tokens_exact = ?, cost_usd = ?, input_cost_usd = ?, output_cost_usd = ?,
+                   reported_cost_usd = ?, ttft_ms = ?, duration_ms = ?, error_kind = ?,
+                   error_message = ?, http_status = ?, updated_at = ?
+               WHERE id = ?""",
+            (result.served_model, result.status.value, result.text, result.reasoning,
+             reading.input_tokens, reading.output_tokens, reading.reasoning_tokens,
+             reading.cached_input_tokens, int(reading.exact), _dec(reading.cost.total_usd),
+             _dec(reading.cost.input_usd), _dec(reading.cost.output_usd), _dec(reading.reported_cost_usd),
+             _ms(reading.ttft_s), _ms(reading.elapsed_s),
+             err.kind if err else None, err.message if err else None, err.http_status if err else None,
+             _now(), answer_id),
+        )
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
+
+
+def get_answer(store: Store, answer_id: int) -> StoredAnswer | None:
+    """One answer by id."""
+    with store.lock:
+        row = store.conn.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)).fetchone()
+    return None if row is None else _row_to_answer(row)
+
+
+def answers_of_run(store: Store, run_id: int) -> list[StoredAnswer]:
+    """The answers of one run, in insertion order."""
+    with store.lock:
+        rows = store.conn.execute("SELECT * FROM answers WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+    return [_row_to_answer(r) for r in rows]
+
+
+def recover_orphans(store: Store) -> int:
+    """Mark answers left 'streaming' by a process that is gone as 'interrupted'."""
+    with store.lock:
+        rows = store.conn.execute("SELECT id, pid FROM answers WHERE status = 'streaming'").fetchall()
+    dead = [r["id"] for r in rows if r["pid"] != os.getpid() and not _alive(r["pid"])]
+    if dead:
+        with store.transaction() as conn:
+            conn.executemany(
+                "UPDATE answers SET status = 'interrupted', error_kind = 'cut_off', "
+                "error_message = 'the workbench stopped before the answer ended', updated_at = ? WHERE id = ?",
+                [(_now(), i) for i in dead],
+            )
+    return len(dead)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _row_to_answer(row: Any) -> StoredAnswer:
+    return StoredAnswer(
+        id=row["id"], run_id=row["run_id"], model_id=row["model_id"], model_name=row["model_name"],
+        provider=row["provider"], served_model=row["served_model"], status=row["status"],
+        text=row["text"], reasoning=row["reasoning"], input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"], reasoning_tokens=row["reasoning_tokens"],
+        tokens_exact=bool(row["tokens_exact"]),
+        cost_usd=Decimal(row["cost_usd"]) if row["cost_usd"] is not None else None,
+        ttft_ms=row["ttft_ms"], duration_ms=row["duration_ms"], error_kind=row["error_kind"],
+        error_message=row["error_message"], http_status=row["http_status"],
+    )
