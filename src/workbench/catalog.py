@@ -110,6 +110,9 @@ def format_usd(value: Decimal | None) -> str:
         return "unknown"
     if value == 0:
         return "$0"
+    if 0 < value < Decimal("0.000001"):
+        # Six decimals would print "$0." for e.g. one token at $0.20/M: small, but not zero.
+        return "<$0.000001"
     if value < Decimal("0.01"):
         return f"${value:.6f}".rstrip("0")
     if value < 1:

@@ -7,6 +7,7 @@ Exit codes (I1): 0 success, 1 a model call failed, 2 bad usage or bad config.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -144,32 +145,36 @@ def _load(args: argparse.Namespace):
     from workbench.paths import config_file
 
     explicit = getattr(args, "config", None)
-    return load_settings(config_file(explicit), must_exist=bool(explicit))
+    # A file named on purpose (--config or WORKBENCH_CONFIG) must exist: a typo in either
+    # would otherwise fall back to the built-in catalog without a word.
+    named = bool(explicit or os.environ.get("WORKBENCH_CONFIG"))
+    return load_settings(config_file(explicit), must_exist=named)
 
 
 class _maybe_local:
     """Start the local server for this command when --local is given."""
 
     def __init__(self, args: argparse.Namespace, settings) -> None:
-        self.args, self.settings, self.server = args, settings, None
+        self.args, self.settings, self.servers = args, settings, []
 
     def __enter__(self):
         if not getattr(self.args, "local", False):
             return self.settings
-        from workbench.local import LocalServerError, start_local_server, with_local_models
+        from workbench.local import LocalServerError, local_models, start_local_servers, with_local_models
 
+        wanted = self.args.models or [m.id for m in local_models()]
+        local_ids = {m.id for m in local_models()}
+        count = max(1, len([m for m in wanted if m in local_ids]))
         try:
-            self.server = start_local_server(progress=lambda m: print(m, file=sys.stderr))
+            self.servers = start_local_servers(count, progress=lambda m: print(m, file=sys.stderr))
         except LocalServerError as exc:
             raise UsageError(str(exc)) from None
-        settings = with_local_models(self.settings, self.server.base_url)
-        if not self.args.models:
-            self.args.models = [m for m in settings.models if settings.models[m].provider == "local"]
-        return settings
+        self.args.models = wanted
+        return with_local_models(self.settings, [s.base_url for s in self.servers])
 
     def __exit__(self, *exc) -> None:
-        if self.server is not None:
-            self.server.stop()
+        for server in self.servers:
+            server.stop()
 
 
 def _run_tui(settings, args: argparse.Namespace) -> int:

@@ -128,20 +128,28 @@ def _parse_provider(name: str, table: Any, file: str | Path) -> ProviderConfig:
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(file, f"{where}.base_url", "must start with http:// or https://")
     api_key = _opt(table, "api_key", str, where, file)
-    if api_key is not None and not table.get("allow_inline_key", False):
+    # Type-checked: `allow_inline_key = "no"` is a truthy string and must not let a key in.
+    allow_inline = _opt(table, "allow_inline_key", bool, where, file) or False
+    if api_key is not None and not allow_inline:
         raise ConfigError(
             file, f"{where}.api_key",
             "keys belong in the environment: set api_key_env instead "
             "(or allow_inline_key = true if you insist)",
         )
+    timeouts = {}
+    for key, default in (("connect_timeout", 10.0), ("read_timeout", 300.0)):
+        value = _opt(table, key, (int, float), where, file)
+        # Checked here: 0 or a negative number would time out every request at once.
+        if value is not None and not value > 0:
+            raise ConfigError(file, f"{where}.{key}", "must be a number of seconds > 0")
+        timeouts[key] = float(value) if value is not None else default
     return ProviderConfig(
         name=name,
         kind=kind,
         base_url=base_url.rstrip("/"),
         api_key_env=_opt(table, "api_key_env", str, where, file),
         api_key=api_key,
-        connect_timeout=float(_opt(table, "connect_timeout", (int, float), where, file) or 10.0),
-        read_timeout=float(_opt(table, "read_timeout", (int, float), where, file) or 300.0),
+        **timeouts,
     )
 
 

@@ -84,15 +84,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_local_server(port: int = 0, progress: Callable[[str], None] = lambda _m: None) -> LocalServer:
-    """Start the server and wait until it answers; raises LocalServerError."""
+def start_local_server(port: int = 0, progress: Callable[[str], None] = lambda _m: None,
+                       threads: int | None = None, wait: bool = True) -> LocalServer:
+    """Start the server and (unless ``wait`` is False) wait until it answers; raises LocalServerError."""
     try:
         import llama_cpp.server  # noqa: F401
     except ImportError:
         raise LocalServerError(f"llama-cpp-python's server is missing: {INSTALL_HINT}") from None
     path = model_file(progress)
     port = port or free_port()
-    log_path = cache_dir() / "local-server.log"
+    log_path = cache_dir() / f"local-server-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "llama_cpp.server",
@@ -100,15 +101,36 @@ def start_local_server(port: int = 0, progress: Callable[[str], None] = lambda _
         "--host", "127.0.0.1", "--port", str(port),
         # Without it the server falls back to a llama-2 prompt format and Gemma babbles.
         "--chat_format", "gemma",
-        "--n_ctx", "4096", "--n_threads", str(max(1, min(4, os.cpu_count() or 1))),
+        "--n_ctx", "4096", "--n_threads", str(threads or max(1, min(4, os.cpu_count() or 1))),
+        # Queue concurrent requests instead of aborting the running one with an empty answer.
+        "--interrupt_requests", "False",
     ]
     progress(f"starting the local model server on 127.0.0.1:{port} …")
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     server = LocalServer(process, port, log_path)
-    _wait_ready(server)
-    progress(f"local model ready at {server.base_url}")
+    if wait:
+        _wait_ready(server)
+        progress(f"local model ready at {server.base_url}")
     return server
+
+
+def start_local_servers(count: int, progress: Callable[[str], None] = lambda _m: None) -> list[LocalServer]:
+    """``count`` servers started together, so that local panes stream at the same time
+    (one llama-cpp-python server answers one request at a time)."""
+    threads = max(1, (os.cpu_count() or 1) // count)
+    servers: list[LocalServer] = []
+    try:
+        for _ in range(count):
+            servers.append(start_local_server(0, progress, threads=threads, wait=False))
+        for server in servers:
+            _wait_ready(server)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    progress(f"local model ready at {', '.join(s.base_url for s in servers)}")
+    return servers
 
 
 def _wait_ready(server: LocalServer) -> None:
@@ -143,13 +165,15 @@ def local_models() -> list[ModelInfo]:
     ]
 
 
-def with_local_models(settings: Settings, base_url: str) -> Settings:
-    """Settings with the local provider and its models added."""
+def with_local_models(settings: Settings, base_urls: list[str]) -> Settings:
+    """Settings with the local providers (one per server) and the local models added."""
     providers = dict(settings.providers)
-    providers[LOCAL_PROVIDER] = ProviderConfig(name=LOCAL_PROVIDER, kind="openai", base_url=base_url, read_timeout=120.0)
     models = dict(settings.models)
-    for model in local_models():
-        models[model.id] = model
+    for i, model in enumerate(local_models()):
+        name = LOCAL_PROVIDER if i == 0 else f"{LOCAL_PROVIDER}-{i + 1}"
+        providers[name] = ProviderConfig(name=name, kind="openai", base_url=base_urls[i % len(base_urls)],
+                                         read_timeout=120.0)
+        models[model.id] = dataclasses.replace(model, provider=name)
     return dataclasses.replace(settings, providers=providers, models=models)
 
 

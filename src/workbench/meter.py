@@ -117,7 +117,8 @@ class Meter:
         ttft = self.first_token_at - self.started_at if self.first_token_at is not None and self.started_at is not None else None
         rate = None
         if self.first_token_at is not None:
-            end = self.last_token_at if self.ended_at is not None and self.last_token_at else now
+            # `is not None`, not truthiness: a clock reading of 0.0 is a real time (fake clocks).
+            end = self.last_token_at if self.ended_at is not None and self.last_token_at is not None else now
             span = end - self.first_token_at
             if span >= 0.05 and output_tokens > 1:
                 rate = output_tokens / span

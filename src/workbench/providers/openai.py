@@ -13,6 +13,7 @@ from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.base import (
     MAX_ERROR_BODY,
+    _one_line,
     error_message_from_body,
     parse_retry_after,
     redact,
@@ -100,6 +101,9 @@ class OpenAIProvider:
                     break
         except httpx.HTTPError:
             pass
+        # Redact the whole body before the message is cut short: a key straddling the cut
+        # would otherwise survive in part (Q5).
+        body = redact(body.decode("utf-8", errors="replace"), self._key).encode()
         message = error_message_from_body(response.status_code, response.headers.get("content-type", ""), body)
         if response.status_code == 404 and "model" not in message.lower():
             message += " (check the base_url and the model id)"
@@ -127,7 +131,7 @@ class OpenAIProvider:
             return
         stray = _stray_error(decoder.stray_lines + [decoder.tail])
         if stray:
-            raise errors.StreamErrorEvent(redact(stray, self._key))
+            raise errors.StreamErrorEvent(_one_line(redact(stray, self._key)))
         raise errors.StreamCutError("the stream ended before it was complete (no finish reason, no [DONE])")
 
     def _whole_response(self, body: bytes) -> list[StreamEvent]:
@@ -140,7 +144,7 @@ class OpenAIProvider:
         events = list(state.parse_obj(data, self._key))
         choices = data.get("choices") if isinstance(data, dict) else None
         if choices and isinstance(choices[0], dict):
-            message = choices[0].get("message") or {}
+            message = _table(choices[0].get("message"))
             if isinstance(message.get("reasoning_content") or message.get("reasoning"), str):
                 events.append(ReasoningDelta(message.get("reasoning_content") or message.get("reasoning")))
             if isinstance(message.get("content"), str):
@@ -161,18 +165,29 @@ class _ChunkState:
         try:
             obj = json.loads(data)
         except ValueError:
-            snippet = data[:80].replace("\n", " ")
+            # Redact before cutting: a key echoed by the server must not leak, even in part (Q5).
+            snippet = redact(data, key)[:80].replace("\n", " ")
             raise errors.DecodeError(f"malformed event from the server: {snippet!r}") from None
         return self.parse_obj(obj, key)
 
     def parse_obj(self, obj: Any, key: str | None) -> list[StreamEvent]:
+        try:
+            return self._parse_obj(obj, key)
+        except (AttributeError, TypeError, ValueError):
+            # Valid JSON of an unexpected shape (e.g. "delta": "text"): adapters raise only
+            # ProviderError, so the pane shows a message instead of the worker crashing.
+            raise errors.DecodeError("malformed event from the server (unexpected JSON shape)") from None
+
+    def _parse_obj(self, obj: Any, key: str | None) -> list[StreamEvent]:
         if not isinstance(obj, dict):
             raise errors.DecodeError("malformed event from the server (not a JSON object)")
         out: list[StreamEvent] = []
         err = obj.get("error")
         if err:
             message = err.get("message") if isinstance(err, dict) else str(err)
-            raise errors.StreamErrorEvent(redact(f"the server reported an error mid-stream: {message or err}", key))
+            # Redact, then cut to one line: a server may put a whole traceback in the message.
+            text = redact(f"the server reported an error mid-stream: {message or err}", key)
+            raise errors.StreamErrorEvent(_one_line(text))
         model = obj.get("model")
         if isinstance(model, str) and model and model != self.served:
             self.served = model
@@ -198,19 +213,31 @@ class _ChunkState:
 
 
 def _usage(usage: dict[str, Any]) -> UsageReport:
-    prompt = usage.get("prompt_tokens")
-    details = usage.get("prompt_tokens_details") or {}
-    cached = details.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0
-    completion_details = usage.get("completion_tokens_details") or {}
-    reasoning = completion_details.get("reasoning_tokens")
+    # Odd values (a string count, a details list) are skipped, not fatal: the answer itself
+    # arrived fine, and a bad usage object only leaves the meter an estimate.
+    details = _table(usage.get("prompt_tokens_details"))
+    cached = _count(details.get("cached_tokens")) or _count(usage.get("prompt_cache_hit_tokens")) or 0
+    reasoning = _count(_table(usage.get("completion_tokens_details")).get("reasoning_tokens"))
     cost = usage.get("cost")
     return UsageReport(
-        input_tokens=int(prompt) if isinstance(prompt, (int, float)) else None,
-        output_tokens=int(usage.get("completion_tokens") or 0),
-        reasoning_tokens=int(reasoning) if isinstance(reasoning, (int, float)) else None,
-        cached_input_tokens=int(cached),
+        input_tokens=_count(usage.get("prompt_tokens")),
+        output_tokens=_count(usage.get("completion_tokens")) or 0,
+        reasoning_tokens=reasoning,
+        cached_input_tokens=cached,
         cost_usd=str(cost) if isinstance(cost, (int, float, str)) and not isinstance(cost, bool) else None,
     )
+
+
+def _count(value: Any) -> int | None:
+    """A token count from JSON, or None when it is missing or not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def _table(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one in place of null or a value of another type."""
+    return value if isinstance(value, dict) else {}
 
 
 def _stray_error(lines: list[str]) -> str | None:

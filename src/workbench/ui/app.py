@@ -1,0 +1,98 @@
+"""WorkbenchApp: thin. Owns the shared HTTP client, the store, the token counter, the themes
+and the keymap; the compare screen does the work."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from workbench.config import Settings
+from workbench.domain import ModelInfo
+from workbench.paths import config_dir, store_file
+from workbench.runner import make_client
+from workbench.store import answers as store_answers
+from workbench.store.db import Store, StoreError, open_store
+from workbench.tokens import TokenCounter
+from workbench.ui.screens.compare import CompareScreen
+from workbench.ui.screens.options import RoundOptions
+from workbench.ui.themes import builtin_theme_dir, load_themes
+
+FALLBACK_THEME = "workbench-dark"
+
+
+class WorkbenchApp(App):
+    """The terminal workbench."""
+
+    CSS_PATH = "workbench.tcss"
+    TITLE = "workbench"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings, models: list[ModelInfo], *, store_path=None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.initial_models = models
+        self.token_counter = TokenCounter()
+        self.http_client = None
+        self.store: Store | None = None
+        self._store_path = store_path or store_file()
+
+    async def on_mount(self) -> None:
+        self._register_themes()
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.token_counter.load_in_background()
+        self.http_client = make_client(10)
+        defaults = self.settings.defaults
+        options = RoundOptions(system=defaults.system, temperature=defaults.temperature, max_tokens=defaults.max_tokens)
+        await self.push_screen(CompareScreen(self.initial_models, options))
+        self.run_worker(self._open_store(), name="open-store", exit_on_error=False)
+
+    def _register_themes(self) -> None:
+        themes, problems = load_themes([builtin_theme_dir(), config_dir() / "themes"])
+        for theme in themes:
+            self.register_theme(theme)
+        wanted = self.settings.ui.theme
+        try:
+            self.theme = wanted
+        except Exception:
+            problems.append(f"theme {wanted!r} is not available; using {FALLBACK_THEME}")
+            self.theme = FALLBACK_THEME if FALLBACK_THEME in self.available_themes else "textual-dark"
+        if problems:
+            self.notify("Theme problems: " + "; ".join(problems), severity="warning", timeout=8)
+
+    async def _open_store(self) -> None:
+        try:
+            self.store = await asyncio.to_thread(open_store, self._store_path)
+            await asyncio.to_thread(store_answers.recover_orphans, self.store)
+        except StoreError as exc:
+            self.notify(f"Answers will not be saved: {exc}", severity="error", timeout=10)
+
+    async def save(self, operation: str, *args: Any) -> Any:
+        """Run a store operation off the UI thread; None (with a notice) if the store is unavailable."""
+        if self.store is None:
+            await self.workers.wait_for_complete([w for w in self.workers if w.name == "open-store"])
+        if self.store is None:
+            return None
+        func = getattr(store_answers, operation)
+        try:
+            return await asyncio.to_thread(func, self.store, *args)
+        except Exception as exc:  # sqlite errors: keep streaming, say it was not saved
+            self.notify(f"Could not save to the store: {exc}", severity="error", timeout=8)
+            return None
+
+    async def action_quit(self) -> None:
+        screen = self.screen
+        if isinstance(screen, CompareScreen):
+            await screen.cancel_all()
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        if self.http_client is not None:
+            await self.http_client.aclose()
+        if self.store is not None:
+            self.store.close()

@@ -1,0 +1,248 @@
+"""The compare screen: prompt bar, answer panes, meters, session totals (C1, C2).
+
+Data flows one way: PromptBar.Submitted → one async worker per pane (group "streams") → typed
+events buffered in the pane → one timer renders every pane per frame → the answer is saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from textual import work
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from workbench.domain import AnswerStatus, ChatRequest, ModelInfo
+from workbench.runner import AnswerResult, new_result, stream_answer
+from workbench.ui.screens.model_picker import ModelPicker
+from workbench.ui.screens.options import OptionsScreen, RoundOptions
+from workbench.ui.widgets.answer_pane import AnswerPane
+from workbench.ui.widgets.pane_grid import PaneGrid
+from workbench.ui.widgets.prompt_bar import PromptBar
+from workbench.ui.widgets.session_bar import SessionBar
+
+CHECKPOINT_EVERY_S = 2.0
+
+
+class CompareScreen(Screen):
+    """One prompt, many models, side by side."""
+
+    BINDINGS = [
+        Binding("escape", "stop_streams", "Stop", id="stop-streams"),
+        Binding("f2", "toggle_multiline", "Multi-line", id="toggle-multiline"),
+        Binding("f3", "pick_models", "Models", id="pick-models"),
+        Binding("f4", "edit_options", "Options", id="edit-options"),
+        Binding("alt+right", "next_pane", "Next pane", id="next-pane"),
+        Binding("alt+left", "previous_pane", "Prev pane", id="previous-pane", show=False),
+        Binding("i", "focus_prompt", "Prompt", id="focus-prompt", show=False),
+        *[Binding(f"alt+{n % 10}", f"show_pane({n - 1})", f"Pane {n}", id=f"show-pane-{n}", show=False)
+          for n in range(1, 11)],
+    ]
+
+    def __init__(self, models: list[ModelInfo], options: RoundOptions) -> None:
+        super().__init__()
+        self.models = models
+        self.options = options
+        self.grid = PaneGrid()
+        self.prompt_bar = PromptBar()
+        self.session_bar = SessionBar()
+        self.round_no = 0
+        self.request: ChatRequest | None = None
+        self.run_id: int | None = None
+        self.workers_by_pane: dict[int, Worker] = {}
+        self.session_results: list[AnswerResult] = []
+        self._since_checkpoint = 0.0
+
+    def compose(self):
+        yield self.session_bar
+        yield self.grid
+        yield self.prompt_bar
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.grid.set_models(self.models)
+        hz = self.app.settings.ui.flush_hz
+        self._flush_period = 1 / hz
+        self.flush_timer = self.set_interval(self._flush_period, self.flush_panes, name="flush-panes")
+        self._update_session_bar()
+        self.prompt_bar.focus_editor()
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def streaming(self) -> bool:
+        """True while any pane streams."""
+        return any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers_by_pane.values())
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "stop_streams" and not self.streaming:
+            # Escape with nothing to stop returns to the prompt (shown only while streaming).
+            return True if self.grid.focused_pane() is not None else False
+        return True
+
+    # -- rounds -----------------------------------------------------------------------------
+    async def on_prompt_bar_submitted(self, message: PromptBar.Submitted) -> None:
+        await self.start_round(message.text)
+
+    async def start_round(self, prompt: str) -> None:
+        """Cancel what still runs, then send ``prompt`` to every pane's model."""
+        await self.cancel_all()
+        self.round_no += 1
+        opts = self.options
+        self.request = ChatRequest(prompt=prompt, system=opts.system, temperature=opts.temperature,
+                                   max_tokens=opts.max_tokens)
+        self.run_id = await self.app.save(
+            "create_run", prompt, opts.system,
+            {"temperature": opts.temperature, "max_tokens": opts.max_tokens}, None, None, "tui")
+        for pane in self.grid.panes:
+            self.launch(pane)
+        self.refresh_bindings()
+
+    def launch(self, pane: AnswerPane) -> None:
+        """Start (or restart) the stream of one pane."""
+        assert self.request is not None
+        model = pane.model
+        result = new_result(model, self.app.settings.providers[model.provider], self.request, self.app.token_counter)
+        pane.begin(result)
+        self.session_results.append(result)
+        worker = self.run_worker(self._stream(pane, result), group="streams", exit_on_error=False,
+                                 name=f"stream-{pane.index}")
+        self.workers_by_pane[pane.index] = worker
+
+    async def _stream(self, pane: AnswerPane, result: AnswerResult) -> None:
+        if self.run_id is not None:
+            result.answer_id = await self.app.save("start_answer", self.run_id, result)
+        try:
+            await stream_answer(self.app.http_client, result, pane.accept)
+        finally:
+            if result.status == AnswerStatus.STREAMING:
+                result.status = AnswerStatus.CANCELLED
+            pane.end()
+            self.grid.refresh_tabs()
+            self._update_session_bar()
+            self.refresh_bindings()
+            if result.error is not None:
+                self.notify(f"{pane.model.name}: {result.error.message}", severity="error", timeout=6)
+            if result.answer_id is not None:
+                # shielded: a cancelled worker must still record how its answer ended
+                await asyncio.shield(self.app.save("finish_answer", result.answer_id, result))
+
+    async def cancel_all(self) -> None:
+        """Cancel every running stream and wait until each pane has finalised."""
+        running = [w for w in self.workers_by_pane.values() if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        for worker in running:
+            worker.cancel()
+        for worker in running:
+            try:
+                await worker.wait()
+            except Exception:  # cancelled or failed: its pane already shows why
+                pass
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "streams":
+            self.notify(f"Internal error in a stream: {event.worker.error}", severity="error")
+        self.refresh_bindings()
+
+    # -- rendering --------------------------------------------------------------------------
+    def flush_panes(self) -> None:
+        """The one timer: render buffered text and meters of every active pane."""
+        active = False
+        for pane in self.grid.panes:
+            if pane.is_streaming or pane.view.has_pending:
+                pane.flush()
+                active = True
+        if active:
+            self.grid.refresh_tabs()
+            self._update_session_bar()
+            self._since_checkpoint += self._flush_period
+            if self._since_checkpoint >= CHECKPOINT_EVERY_S:
+                self._since_checkpoint = 0.0
+                self._checkpoint()
+
+    @work(group="checkpoint", exclusive=True, exit_on_error=False)
+    async def _checkpoint(self) -> None:
+        for pane in self.grid.panes:
+            result = pane.result
+            if pane.is_streaming and result is not None and result.answer_id is not None:
+                await self.app.save("checkpoint_answer", result.answer_id, result.text, result.reasoning)
+
+    def _update_session_bar(self) -> None:
+        known, unknown, tokens, exact = Decimal(0), False, 0, True
+        for result in self.session_results:
+            reading = result.reading()
+            known += reading.cost.known_usd
+            unknown = unknown or reading.cost.total_usd is None
+            tokens += (reading.input_tokens or 0) + reading.output_tokens
+            exact = exact and reading.exact
+        self.session_bar.show(round_no=self.round_no, temperature=self.options.temperature,
+                              system=self.options.system, known_usd=known, unknown=unknown,
+                              tokens=tokens, exact=exact)
+
+    # -- pane messages ----------------------------------------------------------------------
+    async def on_answer_pane_retry_requested(self, message: AnswerPane.RetryRequested) -> None:
+        if self.request is None:
+            self.notify("Nothing to retry yet: send a prompt first.", severity="warning")
+            return
+        worker = self.workers_by_pane.get(message.pane.index)
+        if worker is not None and worker.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            worker.cancel()
+            try:
+                await worker.wait()
+            except Exception:  # it was cancelled: its pane is finalised
+                pass
+        self.launch(message.pane)
+
+    def on_answer_pane_cancel_requested(self, message: AnswerPane.CancelRequested) -> None:
+        worker = self.workers_by_pane.get(message.pane.index)
+        if worker is not None:
+            worker.cancel()
+
+    def on_answer_pane_zoom_requested(self, message: AnswerPane.ZoomRequested) -> None:
+        self.grid.toggle_zoom(message.pane)
+
+    # -- actions ----------------------------------------------------------------------------
+    async def action_stop_streams(self) -> None:
+        if not self.streaming:
+            self.prompt_bar.focus_editor()
+            return
+        await self.cancel_all()
+        self.notify("Stopped. Partial answers are kept.", timeout=3)
+
+    def action_toggle_multiline(self) -> None:
+        self.prompt_bar.toggle_multiline()
+
+    def action_focus_prompt(self) -> None:
+        self.prompt_bar.focus_editor()
+
+    def action_next_pane(self) -> None:
+        current = self.grid.focused_pane()
+        self.grid.show_pane((current.index + 1) if current else self.grid.active)
+
+    def action_previous_pane(self) -> None:
+        current = self.grid.focused_pane()
+        self.grid.show_pane((current.index - 1) if current else self.grid.active)
+
+    def action_show_pane(self, index: int) -> None:
+        if index < len(self.grid.panes):
+            self.grid.show_pane(index)
+
+    def action_edit_options(self) -> None:
+        def apply(options: RoundOptions | None) -> None:
+            if options is not None:
+                self.options = options
+                self._update_session_bar()
+                self.notify(f"Temperature {options.temperature:g}; applies from the next prompt.", timeout=3)
+        self.app.push_screen(OptionsScreen(self.options), apply)
+
+    def action_pick_models(self) -> None:
+        async def apply(models: list[ModelInfo] | None) -> None:
+            if models is None:
+                return
+            await self.cancel_all()
+            self.models = models
+            self.workers_by_pane.clear()
+            await self.grid.set_models(models)
+            self.notify(f"{len(models)} model(s) in the round.", timeout=3)
+        self.app.push_screen(ModelPicker(self.app.settings, self.models), apply)

@@ -1,0 +1,45 @@
+"""The top line: round settings and the session's running totals (C2 session total)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.text import Text
+from textual.widget import Widget
+
+from workbench.catalog import format_usd
+from workbench.meter_text import format_count
+from workbench.safety import sanitize
+
+
+class SessionBar(Widget):
+    """Shows temperature, system prompt, round number and the session's cost and tokens."""
+
+    DEFAULT_CSS = "SessionBar { height: 1; background: $panel; color: $text; }"
+
+    def __init__(self) -> None:
+        super().__init__(id="session-bar")
+        self.state: tuple = ()
+
+    def show(self, *, round_no: int, temperature: float, system: str, known_usd: Decimal,
+             unknown: bool, tokens: int, exact: bool) -> None:
+        """Update the figures (refreshes only when they changed)."""
+        state = (round_no, temperature, system, known_usd, unknown, tokens, exact)
+        if state != self.state:
+            self.state = state
+            self.refresh()
+
+    def render(self) -> Text:
+        if not self.state:
+            return Text(" workbench", style="bold")
+        round_no, temperature, system, known, unknown, tokens, exact = self.state
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" workbench", style="bold")
+        text.append(f" · round {round_no} · temp {temperature:g} · sys: ")
+        first_line = sanitize(system).strip().splitlines()[0] if system.strip() else "none"
+        text.append(first_line[:24] + ("…" if len(first_line) > 24 else ""), style="italic")
+        text.append(" · total ")
+        cost = format_usd(known) + (" + unknown" if unknown else "")
+        text.append(cost, style="bold")
+        text.append(f" · {'' if exact else '~'}{format_count(tokens)} tok")
+        return text
