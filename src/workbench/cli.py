@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     from workbench.config import ConfigError
+    from workbench.store.db import StoreError
 
     try:
         return _dispatch(args)
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except ConfigError as exc:
         print(f"workbench: bad config: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:  # an unusable data dir (WORKBENCH_HOME) is a set-up problem: one line
+        print(f"workbench: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -21,6 +21,11 @@ TOKENS_PER_MESSAGE = 4
 TOKENS_PER_REPLY = 3
 
 
+def clock_source() -> Callable[[], float]:
+    """The clock new meters use (a seam for deterministic tests and snapshots)."""
+    return time.monotonic
+
+
 @dataclass(frozen=True)
 class MeterReading:
     """A snapshot of a meter, for display and for the store."""
@@ -53,11 +58,12 @@ class Meter:
         prices: Prices,
         counter: TokenCounter,
         prompt_tokens_estimate: int,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.prices = prices
         self.counter = counter
-        self._clock = clock
+        # looked up at construction, not import, so tests can replace `clock_source`
+        self._clock = clock or clock_source()
         self._input_estimate = prompt_tokens_estimate
         self._pending: list[str] = []
         self._estimated_output = 0

@@ -82,6 +82,11 @@ class OpenAIProvider:
                     raise await self._status_error(response)
                 started = True
                 content_type = response.headers.get("content-type", "")
+                if "html" in content_type:
+                    # A proxy or captive portal answered in the API's place, often with 200 OK.
+                    body = await self._capped_body(response)
+                    message = error_message_from_body(response.status_code, content_type, body)
+                    raise errors.DecodeError(f"{message}, not an event stream")
                 if "text/event-stream" not in content_type and "json" in content_type:
                     body = await response.aread()
                     for event in self._whole_response(body):
@@ -92,7 +97,8 @@ class OpenAIProvider:
         except httpx.HTTPError as exc:
             raise transport_error(exc, started=started, read_timeout=cfg.read_timeout) from None
 
-    async def _status_error(self, response: httpx.Response) -> errors.ProviderError:
+    async def _capped_body(self, response: httpx.Response) -> bytes:
+        """The start of an error body, with the key redacted."""
         body = b""
         try:
             async for chunk in response.aiter_bytes():
@@ -101,9 +107,12 @@ class OpenAIProvider:
                     break
         except httpx.HTTPError:
             pass
-        # Redact the whole body before the message is cut short: a key straddling the cut
+        # Redact the whole body before a message is cut from it: a key straddling the cut
         # would otherwise survive in part (Q5).
-        body = redact(body.decode("utf-8", errors="replace"), self._key).encode()
+        return redact(body.decode("utf-8", errors="replace"), self._key).encode()
+
+    async def _status_error(self, response: httpx.Response) -> errors.ProviderError:
+        body = await self._capped_body(response)
         message = error_message_from_body(response.status_code, response.headers.get("content-type", ""), body)
         if response.status_code == 404 and "model" not in message.lower():
             message += " (check the base_url and the model id)"
@@ -114,8 +123,10 @@ class OpenAIProvider:
     async def _events(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
         decoder = SSEDecoder()
         state = _ChunkState()
+        dispatched = False
         async for raw in response.aiter_bytes():
             for sse in decoder.feed(raw):
+                dispatched = True
                 data = sse.data.strip()
                 if not data:
                     continue
@@ -132,6 +143,11 @@ class OpenAIProvider:
         stray = _stray_error(decoder.stray_lines + [decoder.tail])
         if stray:
             raise errors.StreamErrorEvent(_one_line(redact(stray, self._key)))
+        junk = [line for line in decoder.stray_lines + [decoder.tail] if line.strip()]
+        if not dispatched and junk:
+            # Not one SSE event, only other text (a proxy's plain-text error): say what came.
+            first = _one_line(redact(junk[0], self._key), 120)
+            raise errors.DecodeError(f"the server sent text that is not an event stream: {first!r}")
         raise errors.StreamCutError("the stream ended before it was complete (no finish reason, no [DONE])")
 
     def _whole_response(self, body: bytes) -> list[StreamEvent]:
@@ -232,7 +248,10 @@ def _count(value: Any) -> int | None:
     """A token count from JSON, or None when it is missing or not a number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return int(value)
+    try:
+        return int(value)
+    except (ValueError, OverflowError):  # NaN or Infinity (Python's json accepts both)
+        return None
 
 
 def _table(value: Any) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def open_store(path: Path) -> Store:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:  # OSError: e.g. the data dir's parent is a file
         raise StoreError(f"cannot open the store at {path}: {exc}") from None
     return Store(path, conn)
 

@@ -216,13 +216,20 @@ class CompareScreen(Screen):
     def action_focus_prompt(self) -> None:
         self.prompt_bar.focus_editor()
 
-    def action_next_pane(self) -> None:
+    def _step_pane(self, step: int) -> None:
         current = self.grid.focused_pane()
-        self.grid.show_pane((current.index + 1) if current else self.grid.active)
+        if current is not None:
+            self.grid.show_pane(current.index + step)
+        elif self.grid.mode == "grid":
+            self.grid.show_pane(self.grid.active)  # from the prompt: into the panes
+        else:
+            self.grid.show_pane(self.grid.active + step)  # one at a time: the next one
+
+    def action_next_pane(self) -> None:
+        self._step_pane(1)
 
     def action_previous_pane(self) -> None:
-        current = self.grid.focused_pane()
-        self.grid.show_pane((current.index - 1) if current else self.grid.active)
+        self._step_pane(-1)
 
     def action_show_pane(self, index: int) -> None:
         if index < len(self.grid.panes):
