@@ -56,7 +56,13 @@ class RenderContext:
     def text_block(self, source: str) -> list[Strip]:
         """A paragraph-like block as Markdown."""
         md = Markdown(source, code_theme=self.code_theme, hyperlinks=False, style=self.text_style or "none")
-        return self.render(md)
+        lines = self.render(md)
+        # Rich pads some elements (lists) with blank lines; blocks are spaced by the document
+        while lines and not lines[0].text.strip():
+            lines.pop(0)
+        while lines and not lines[-1].text.strip():
+            lines.pop()
+        return lines
 
     def code(self, source: str, language: str) -> list[Strip]:
         """Code, highlighted and wrapped."""

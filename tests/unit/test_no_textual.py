@@ -1,0 +1,74 @@
+"""The core never imports Textual (architecture; Q2: `--help` and `models` start fast)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+CORE_MODULES = [
+    "workbench.config", "workbench.catalog", "workbench.domain", "workbench.paths",
+    "workbench.providers.sse", "workbench.providers.openai", "workbench.providers.base",
+    "workbench.providers.errors", "workbench.providers.events", "workbench.meter", "workbench.meter_text",
+    "workbench.store", "workbench.store.db", "workbench.store.answers", "workbench.runner", "workbench.ask",
+    "workbench.ask_view", "workbench.cli", "workbench.models_cmd", "workbench.tokens", "workbench.safety",
+    "workbench.local",
+]
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ))
+
+
+def test_importing_the_core_does_not_import_textual() -> None:
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {CORE_MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))))\n"
+    )
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_check_can_see_textual() -> None:
+    # Guard against a vacuous pass: the same probe does see Textual when it is imported.
+    proc = run_python("import sys, textual.app; print('textual' in sys.modules)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"
+
+
+def cli_modules(*args: str) -> tuple[int, list[str]]:
+    """Run `main(args)` in a fresh process; exit code and the textual modules it imported."""
+    code = (
+        "import json, sys\n"
+        "from workbench.cli import main\n"
+        "try:\n"
+        f"    rc = main({list(args)!r})\n"
+        "except SystemExit as exc:\n"
+        "    rc = exc.code\n"
+        "sys.stdout.flush()\n"
+        "mods = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print('\\n@@' + json.dumps([rc, mods]))\n"
+    )
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    rc, mods = json.loads(proc.stdout.rsplit("@@", 1)[1])
+    return rc, mods
+
+
+def test_help_does_not_import_textual() -> None:
+    assert cli_modules("--help") == (0, [])
+
+
+def test_models_does_not_import_textual() -> None:
+    assert cli_modules("models") == (0, [])
+    assert cli_modules("models", "--json") == (0, [])
+
+
+def test_ask_usage_errors_do_not_import_textual() -> None:
+    assert cli_modules("ask", "-m", "gpt-17", "hi") == (2, [])
+    assert cli_modules("-m", "gpt-17") == (2, [])
