@@ -17,7 +17,7 @@ from workbench.catalog import UnknownModelError, format_usd, resolve_models
 from workbench.config import Settings
 from workbench.domain import AnswerStatus, ChatRequest
 from workbench.runner import AnswerResult, make_client, new_result, stream_answer
-from workbench.safety import sanitize
+from workbench.safety import StreamSanitizer, sanitize
 from workbench.store.answers import checkpoint_answer, create_run, finish_answer, recover_orphans, start_answer
 from workbench.tokens import TokenCounter
 
@@ -80,6 +80,7 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
 async def _stream_all(results: list[AnswerResult], store, mode: str, timeout: float | None) -> None:
     async with make_client(len(results)) as client:
         last_checkpoint = {id(r): time.monotonic() for r in results}
+        clean = StreamSanitizer()
 
         def on_event(result: AnswerResult) -> Any:
             def sink(event) -> None:
@@ -91,12 +92,14 @@ async def _stream_all(results: list[AnswerResult], store, mode: str, timeout: fl
                     from workbench.providers.events import TextDelta
 
                     if isinstance(event, TextDelta):
-                        sys.stdout.write(sanitize(event.text))
+                        sys.stdout.write(clean.feed(event.text))
                         sys.stdout.flush()
             return sink
 
         async def one(result: AnswerResult) -> None:
             await stream_answer(client, result, on_event(result), deadline_s=timeout)
+            if mode == "plain" and len(results) == 1:
+                sys.stdout.write(clean.flush())
             if mode == "plain" and len(results) > 1:
                 _print_plain(result)
 

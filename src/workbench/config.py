@@ -67,7 +67,8 @@ def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
     )
     providers: dict[str, ProviderConfig] = {}
     models: dict[str, ModelInfo] = {}
-    _merge(builtin, BUILTIN_NAME, providers, models)
+    raw_models: dict[str, dict] = {}
+    _merge(builtin, BUILTIN_NAME, providers, models, raw_models)
     defaults, ui, keymap = Defaults(), UiSettings(), {}
     if path is not None and path.exists():
         try:
@@ -78,7 +79,7 @@ def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
         unknown = set(data) - _TOP_KEYS
         if unknown:
             raise ConfigError(path, sorted(unknown)[0], f"unknown table or key (known: {', '.join(sorted(_TOP_KEYS))})")
-        _merge(data, path, providers, models)
+        _merge(data, path, providers, models, raw_models)
         defaults = _parse_defaults(data.get("defaults", {}), path)
         ui = _parse_ui(data.get("ui", {}), path)
         keymap = _parse_keys(data.get("keys", {}), path)
@@ -98,7 +99,9 @@ def _parse_toml_text(text: str, file: str | Path) -> dict[str, Any]:
         raise ConfigError(file, "", f"not valid TOML: {exc}") from None
 
 
-def _merge(data: dict[str, Any], file: str | Path, providers: dict, models: dict) -> None:
+def _merge(data: dict[str, Any], file: str | Path, providers: dict, models: dict, raw: dict[str, dict]) -> None:
+    """Add a file's providers and models; a model whose id exists already is updated key by
+    key (so a user can add an input price to a built-in model without repeating the rest)."""
     raw_providers = data.get("providers", {})
     if not isinstance(raw_providers, dict):
         raise ConfigError(file, "providers", "must be a table of [providers.NAME] tables")
@@ -109,7 +112,10 @@ def _merge(data: dict[str, Any], file: str | Path, providers: dict, models: dict
         raise ConfigError(file, "models", "must be an array of [[models]] tables")
     seen: set[str] = set()
     for i, table in enumerate(raw_models):
+        if isinstance(table, dict) and isinstance(table.get("id"), str) and table["id"] in raw:
+            table = {**raw[table["id"]], **table}
         model = _parse_model(i, table, file)
+        raw[model.id] = table
         if model.id in seen:
             raise ConfigError(file, f"models[{i}].id", f"duplicate id {model.id!r}")
         seen.add(model.id)

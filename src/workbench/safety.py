@@ -34,3 +34,41 @@ def sanitize(text: str) -> str:
     text = _SEQUENCE.sub("", text)
     text = text.replace("\r\n", "\n")
     return _CONTROL.sub(_placeholder, text)
+
+
+_INTRODUCERS = "\x1b\x90\x98\x9b\x9d\x9e\x9f"
+MAX_HELD = 256
+
+
+class StreamSanitizer:
+    """``sanitize`` for text that arrives in pieces: an escape sequence split across two pieces
+    is held back until it is complete (at most 256 characters), so no fragment of it shows."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        """Safe text for this piece (possibly holding back its tail)."""
+        text = self._held + piece
+        self._held = ""
+        cut = max(text.rfind(c) for c in _INTRODUCERS)
+        if cut != -1 and len(text) - cut <= MAX_HELD and _unfinished(text[cut:]):
+            text, self._held = text[:cut], text[cut:]
+        return sanitize(text)
+
+    def flush(self) -> str:
+        """What is still held (the stream ended)."""
+        text, self._held = self._held, ""
+        return sanitize(text)
+
+
+def _unfinished(tail: str) -> bool:
+    """True when ``tail`` (starting at an introducer) may still grow into a longer sequence."""
+    if tail == "\x1b":
+        return True
+    if tail[0] == "\x1b" and tail[1] in "]PX^_" or tail[0] in "\x90\x98\x9d\x9e\x9f":
+        return not any(end in tail for end in ("\x07", "\x1b\\", "\x9c"))
+    if tail.startswith("\x1b[") or tail[0] == "\x9b":
+        body = tail[2:] if tail[0] == "\x1b" else tail[1:]
+        return not any("@" <= ch <= "~" for ch in body)
+    return False

@@ -86,6 +86,14 @@ output_per_m = 2.19
     assert (r1.prices.input_per_m, r1.prices.output_per_m) == (Decimal("0.55"), Decimal("2.19"))
 
 
+def test_user_config_updates_a_builtin_model_key_by_key(tmp_path: Path) -> None:
+    # only the new input price: the rest of the built-in entry is kept
+    settings = load_settings(write(tmp_path, '[[models]]\nid = "qwen3-coder-30b"\ninput_per_m = 0.1\n'))
+    model = settings.models["qwen3-coder-30b"]
+    assert (model.name, model.provider) == ("Qwen3-Coder-30B", "global-apis")
+    assert (model.prices.input_per_m, model.prices.output_per_m) == (Decimal("0.1"), Decimal("0.35"))
+
+
 def test_user_config_overrides_a_builtin_provider(tmp_path: Path) -> None:
     text = '[providers.global-apis]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
     settings = load_settings(write(tmp_path, text))

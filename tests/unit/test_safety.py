@@ -80,3 +80,23 @@ def test_sanitized_pieces_stay_inert_when_joined() -> None:
     attack = "A\x1b]52;c;cm0gLXJmIH4=\x07B\x1b[2JC\x9b31mD\x1bcE"
     for i in range(len(attack) + 1):
         assert_inert(sanitize(attack[:i]) + sanitize(attack[i:]))
+
+
+def test_stream_sanitizer_hides_sequences_split_at_every_point() -> None:
+    from workbench.safety import StreamSanitizer
+
+    hostile = "Safe\x1b]52;c;cm0gLXJmIH4=\x07 text\x1b[2J end\x9b31m done \x1b]0;t\x1b\\ ok"
+    for k in range(1, len(hostile)):
+        clean = StreamSanitizer()
+        out = clean.feed(hostile[:k]) + clean.feed(hostile[k:]) + clean.flush()
+        assert out == "Safe text end done  ok", k
+
+
+def test_stream_sanitizer_does_not_hold_back_forever() -> None:
+    from workbench.safety import StreamSanitizer
+
+    clean = StreamSanitizer()
+    # an unterminated OSC longer than the hold limit is released (dropped as a sequence), not
+    # buffered: what follows is shown again
+    assert clean.feed("a\x1b]" + "x" * 300) == "a"
+    assert clean.feed("more text") == "more text"

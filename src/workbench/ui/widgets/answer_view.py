@@ -12,7 +12,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from workbench.safety import sanitize
+from workbench.safety import StreamSanitizer, sanitize
 from workbench.ui.rendered_doc import RenderContext, RenderedDoc
 
 
@@ -35,6 +35,8 @@ class AnswerView(ScrollView, can_focus=True):
         self.reasoning_expanded = False
         self._pending: list[str] = []
         self._reasoning_pending: list[str] = []
+        self._clean = StreamSanitizer()
+        self._clean_reasoning = StreamSanitizer()
         self._reasoning_chars = 0
         self._notice: tuple[str, str] | None = None
         self._notice_strips: list[Strip] = []
@@ -59,6 +61,7 @@ class AnswerView(ScrollView, can_focus=True):
     def reset(self) -> None:
         """Clear everything (a retry or a new round)."""
         self.answer, self.reasoning = RenderedDoc(), RenderedDoc()
+        self._clean, self._clean_reasoning = StreamSanitizer(), StreamSanitizer()
         self._pending.clear()
         self._reasoning_pending.clear()
         self._reasoning_chars = 0
@@ -70,6 +73,8 @@ class AnswerView(ScrollView, can_focus=True):
     def finish(self) -> None:
         """The stream ended: flush, then close the open blocks."""
         self._take_pending()
+        self.answer.feed(self._clean.flush())
+        self.reasoning.feed(self._clean_reasoning.flush())
         self.answer.close()
         self.reasoning.close()
         self._render_all(follow=True)
@@ -89,13 +94,13 @@ class AnswerView(ScrollView, can_focus=True):
     def _take_pending(self) -> bool:
         changed = False
         if self._reasoning_pending:
-            text = sanitize("".join(self._reasoning_pending))
+            text = self._clean_reasoning.feed("".join(self._reasoning_pending))
             self._reasoning_pending.clear()
             self._reasoning_chars += len(text)
             self.reasoning.feed(text)
             changed = True
         if self._pending:
-            text = sanitize("".join(self._pending))
+            text = self._clean.feed("".join(self._pending))
             self._pending.clear()
             self.answer.feed(text)
             changed = True
