@@ -217,3 +217,48 @@ async def test_answers_and_run_are_saved(isolated_home, openai_stub):
     assert run[0] == "Persist me" and json.loads(run[1])["temperature"] == 0.2
     row = conn.execute("SELECT status, text, served_model, tokens_exact FROM answers").fetchone()
     assert row == ("ok", "Saved text.", "served-xyz", 1)
+
+
+async def test_keys_can_be_remapped_in_config(isolated_home, openai_stub):
+    openai_stub.script = SSE(completion("ok"))
+    app = make_app(isolated_home, openai_stub.base_url, ["stub-a", "stub-b"])
+    config = isolated_home / "config" / "config.toml"
+    config.write_text(config.read_text() + '\n[keys]\npick-models = "f6"\n')
+    from workbench.catalog import resolve_models
+    from workbench.config import load_settings
+    from workbench.ui.app import WorkbenchApp
+
+    settings = load_settings(config)
+    app = WorkbenchApp(settings, resolve_models(settings, ["stub-a"]), store_path=isolated_home / "db.sqlite3")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CompareScreen"  # f3 no longer opens the picker
+        await pilot.press("f6")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ModelPicker"
+
+
+async def test_command_palette_offers_what_makes_sense_now(isolated_home, openai_stub):
+    openai_stub.script = stall([chunk("", role="assistant"), chunk("thinking")])
+    app = make_app(isolated_home, openai_stub.base_url, ["stub-a"])
+    async with app.run_test(size=(120, 30)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Choose models" in titles and "Stop all streams" not in titles
+        assert not any(t.startswith("Retry") for t in titles)  # nothing sent yet
+        await send(pilot, "Go")
+        await wait_until(pilot, lambda: "thinking" in app.screen.grid.panes[0].view.rendered_text())
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Stop all streams" in titles and not any(t.startswith("Retry") for t in titles)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"stop all")
+        # not workers.wait_for_complete(): that would also wait for the stalled stream
+        from textual.command import CommandList
+
+        commands = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: commands.option_count
+                         and "Stop all streams" in str(commands.get_option_at_index(0).prompt))
+        await pilot.press("enter")
+        await wait_round(pilot)
+        assert app.screen.grid.panes[0].status == "cancelled"
+        assert "Retry 1 stub-a" in [c.title for c in app.get_system_commands(app.screen)]

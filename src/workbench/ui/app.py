@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from workbench.config import Settings
@@ -84,6 +84,26 @@ class WorkbenchApp(App):
         except Exception as exc:  # sqlite errors: keep streaming, say it was not saved
             self.notify(f"Could not save to the store: {exc}", severity="error", timeout=8)
             return None
+
+    def get_system_commands(self, screen):
+        """The palette: Textual's own commands plus those of the compare screen that apply now."""
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, CompareScreen):
+            return
+        if screen.streaming:
+            yield SystemCommand("Stop all streams", "Cancel every running answer, keep partial text",
+                                screen.action_stop_streams)
+        yield SystemCommand("Choose models", "Pick the 1–10 models of the round (F3)", screen.action_pick_models)
+        yield SystemCommand("Round options", "System prompt, temperature, max tokens (F4)", screen.action_edit_options)
+        yield SystemCommand("Toggle multi-line prompt", "Switch the prompt editor (F2)", screen.action_toggle_multiline)
+        for pane in screen.grid.panes:
+            yield SystemCommand(f"Show pane {pane.label}", "Focus (and show) this model's pane",
+                                lambda i=pane.index: screen.grid.show_pane(i))
+        if screen.request is not None:
+            for pane in screen.grid.panes:
+                if not pane.is_streaming:
+                    yield SystemCommand(f"Retry {pane.label}", "Send the last prompt to this model again",
+                                        pane.action_retry)
 
     async def action_quit(self) -> None:
         screen = self.screen
