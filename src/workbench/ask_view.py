@@ -14,8 +14,9 @@ from workbench.safety import sanitize
 TAIL_LINES = 12
 
 
-def _title(result: AnswerResult) -> str:
-    return f"{result.model.name} [{result.status.value}]"
+def _title(result: AnswerResult) -> Text:
+    # a Text, not a str: Rich would read "[ok]" (or brackets in a model name) as markup
+    return Text(f"{sanitize(result.model.name)} · {result.status.value}")
 
 
 def render_live(results: list[AnswerResult]) -> RenderableType:

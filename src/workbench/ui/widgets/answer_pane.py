@@ -130,7 +130,8 @@ class AnswerPane(Vertical):
             prefix = "Failed" if result.status == AnswerStatus.ERROR else "Stopped"
             self.view.set_notice(f"{prefix}: {result.error.message}")
         elif result.status == AnswerStatus.CANCELLED:
-            self.view.set_notice("Cancelled — the partial answer is kept.", style="warning")
+            kept = "the partial answer is kept" if (result.text or result.reasoning) else "before any text arrived"
+            self.view.set_notice(f"Cancelled — {kept}.", style="warning")
         elif not result.text:
             self.view.set_notice("The model returned an empty answer.", style="warning")
         self._update_title()
