@@ -244,3 +244,18 @@ async def test_html_error_page_from_a_proxy(openai_stub: StubServer) -> None:
     assert result.status is AnswerStatus.ERROR
     assert isinstance(result.error, errors.ServerError)
     assert "502 Bad Gateway" in result.error.message and "<" not in result.error.message
+
+
+async def test_cancelling_a_stream_closes_its_connection(openai_stub: StubServer) -> None:
+    openai_stub.script = stall([chunk("partial answer")])
+    got_text = asyncio.Event()
+    async with make_client() as client:
+        task = asyncio.create_task(stream_answer(client, result_for(openai_stub), sink=lambda e: got_text.set()))
+        await asyncio.wait_for(got_text.wait(), 30)
+        pool = client._transport._pool  # httpx's connection pool: what is open right now
+        assert len(pool.connections) == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # the half-read response was closed and its connection discarded, not kept for reuse
+        assert pool.connections == []
