@@ -7,6 +7,7 @@ events buffered in the pane → one timer renders every pane per frame → the a
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from decimal import Decimal
 
 from textual import work
@@ -25,6 +26,23 @@ from workbench.ui.widgets.prompt_bar import PromptBar
 from workbench.ui.widgets.session_bar import SessionBar
 
 CHECKPOINT_EVERY_S = 2.0
+
+
+@dataclass
+class _Totals:
+    """Running session totals: known cost, whether any part is unknown, tokens, exactness."""
+
+    known_usd: Decimal = Decimal(0)
+    unknown: bool = False
+    tokens: int = 0
+    exact: bool = True
+
+    def add(self, result: AnswerResult) -> None:
+        reading = result.reading()
+        self.known_usd += reading.cost.known_usd
+        self.unknown = self.unknown or reading.cost.total_usd is None
+        self.tokens += (reading.input_tokens or 0) + reading.output_tokens
+        self.exact = self.exact and reading.exact
 
 
 class CompareScreen(Screen):
@@ -53,7 +71,9 @@ class CompareScreen(Screen):
         self.request: ChatRequest | None = None
         self.run_id: int | None = None
         self.workers_by_pane: dict[int, Worker] = {}
-        self.session_results: list[AnswerResult] = []
+        self.live_results: list[AnswerResult] = []
+        # totals of the answers that have ended, so a long session costs nothing per frame
+        self._ended = _Totals()
         self._since_checkpoint = 0.0
 
     def compose(self):
@@ -106,7 +126,7 @@ class CompareScreen(Screen):
         model = pane.model
         result = new_result(model, self.app.settings.providers[model.provider], self.request, self.app.token_counter)
         pane.begin(result)
-        self.session_results.append(result)
+        self.live_results.append(result)
         worker = self.run_worker(self._stream(pane, result), group="streams", exit_on_error=False,
                                  name=f"stream-{pane.index}")
         self.workers_by_pane[pane.index] = worker
@@ -119,6 +139,9 @@ class CompareScreen(Screen):
         finally:
             if result.status == AnswerStatus.STREAMING:
                 result.status = AnswerStatus.CANCELLED
+            if result in self.live_results:
+                self.live_results.remove(result)
+                self._ended.add(result)
             pane.end()
             self.grid.refresh_tabs()
             self._update_session_bar()
@@ -169,16 +192,12 @@ class CompareScreen(Screen):
                 await self.app.save("checkpoint_answer", result.answer_id, result.text, result.reasoning)
 
     def _update_session_bar(self) -> None:
-        known, unknown, tokens, exact = Decimal(0), False, 0, True
-        for result in self.session_results:
-            reading = result.reading()
-            known += reading.cost.known_usd
-            unknown = unknown or reading.cost.total_usd is None
-            tokens += (reading.input_tokens or 0) + reading.output_tokens
-            exact = exact and reading.exact
+        totals = _Totals(self._ended.known_usd, self._ended.unknown, self._ended.tokens, self._ended.exact)
+        for result in self.live_results:
+            totals.add(result)
         self.session_bar.show(round_no=self.round_no, temperature=self.options.temperature,
-                              system=self.options.system, known_usd=known, unknown=unknown,
-                              tokens=tokens, exact=exact)
+                              system=self.options.system, known_usd=totals.known_usd, unknown=totals.unknown,
+                              tokens=totals.tokens, exact=totals.exact)
 
     # -- pane messages ----------------------------------------------------------------------
     async def on_answer_pane_retry_requested(self, message: AnswerPane.RetryRequested) -> None:
