@@ -4,6 +4,7 @@ and the keymap; the compare screen does the work."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from textual.app import App, SystemCommand
@@ -50,6 +51,11 @@ class WorkbenchApp(App):
         defaults = self.settings.defaults
         options = RoundOptions(system=defaults.system, temperature=defaults.temperature, max_tokens=defaults.max_tokens)
         await self.push_screen(CompareScreen(self.initial_models, options))
+        # Full collections of the start-up heap stalled the loop ~150 ms each while streaming
+        # (benchmarks/stream_bench.py); freeze what exists and collect the young less often.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
         self.run_worker(self._open_store(), name="open-store", exit_on_error=False)
 
     def _register_themes(self) -> None:

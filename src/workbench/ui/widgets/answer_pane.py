@@ -58,6 +58,7 @@ class AnswerPane(Vertical):
         self.view = AnswerView(id=f"view-{index}")
         self.meter = MeterBar(id=f"meter-{index}")
         self.status = "waiting"
+        self._meter_at = 0.0
 
     def compose(self):
         yield self.view
@@ -99,8 +100,10 @@ class AnswerPane(Vertical):
         elif isinstance(event, ReasoningDelta):
             self.view.add_reasoning(event.text)
 
-    def flush(self) -> None:
-        """Render buffered text and refresh the meter."""
+    METER_PERIOD_S = 0.25
+
+    def flush(self, now: float) -> None:
+        """Render buffered text; refresh the meter at most 4 times a second while streaming."""
         self.view.flush()
         if self.result is not None and self.is_streaming:
             live = self.result.meter.status
@@ -108,7 +111,9 @@ class AnswerPane(Vertical):
             if live in ("connecting", "streaming") and live != self.status:
                 self.status = live
                 self._update_title()
-        self.update_meter()
+        if now - self._meter_at >= self.METER_PERIOD_S or not self.is_streaming:
+            self._meter_at = now
+            self.update_meter()
 
     def update_meter(self) -> MeterReading | None:
         """Refresh the meter from the result's reading."""

@@ -147,10 +147,21 @@ class AnswerView(ScrollView, can_focus=True):
             message, style = self._notice
             color = self.app.current_theme.error if style == "error" else self.app.current_theme.warning
             self._notice_strips = [ctx.blank(), *ctx.plain(message, Style.parse(f"bold {color or 'red'}"))]
-        self.virtual_size = Size(ctx.width, self._line_count())
+        self._grow(Size(ctx.width, self._line_count()))
         if follow and at_end:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
+
+    def _grow(self, size: Size) -> None:
+        """Set the scrollable size without a screen-wide layout pass.
+
+        Assigning ``virtual_size`` makes Textual lay out the whole screen (77 ms a frame with 10
+        panes in benchmarks/stream_bench.py); this view's own box never depends on its text, so
+        updating the reactive quietly and the scrollbars is enough.
+        """
+        if size != self.virtual_size:
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
 
     def _reasoning_header(self, ctx: RenderContext) -> list[Strip]:
         if not self._reasoning_chars:
@@ -175,8 +186,8 @@ class AnswerView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._ctx = None
-        self._dirty_layout = True
+        # Re-render only if the base style or theme really changed (``_render_context`` checks):
+        # a pane's state class (-done) must not send a long answer through Rich again.
         if self.is_mounted:
             self.call_after_refresh(self._render_all)
 
