@@ -72,3 +72,13 @@ def test_models_does_not_import_textual() -> None:
 def test_ask_usage_errors_do_not_import_textual() -> None:
     assert cli_modules("ask", "-m", "gpt-17", "hi") == (2, [])
     assert cli_modules("-m", "gpt-17") == (2, [])
+
+
+def test_a_whole_ask_run_does_not_import_textual(isolated_home, openai_stub) -> None:
+    from servers.fixtures import write_stub_config
+    from servers.openai_stub import SSE, completion
+
+    openai_stub.script = SSE(completion("Fine."))
+    write_stub_config(isolated_home, openai_stub.base_url, ["stub-a"])
+    rc, mods = cli_modules("ask", "--json", "-m", "stub-a", "hi")
+    assert (rc, mods) == (0, [])
