@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from workbench.catalog import UnknownModelError, format_usd, resolve_models
+from workbench.catalog import UnknownModelError, resolve_models
 from workbench.config import Settings
 from workbench.domain import AnswerStatus, ChatRequest
 from workbench.runner import AnswerResult, make_client, new_result, stream_answer
@@ -186,5 +186,3 @@ def _num(value) -> float | None:
     # JSON numbers for scripts; the exact Decimal stays in the store.
     return None if value is None else float(value)
 
-
-__all__ = ["run_ask", "result_json", "meter_line", "format_usd"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from workbench import __version__
 
@@ -136,7 +135,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from workbench.models_cmd import print_models
 
         return print_models(settings, as_json=args.json)
-    with _maybe_local(args, settings) as settings:
+    with _LocalServers(args, settings) as settings:
         if args.command == "ask":
             from workbench.ask import run_ask
 
@@ -155,7 +154,7 @@ def _load(args: argparse.Namespace):
     return load_settings(config_file(explicit), must_exist=named)
 
 
-class _maybe_local:
+class _LocalServers:
     """Start the local server for this command when --local is given."""
 
     def __init__(self, args: argparse.Namespace, settings) -> None:
