@@ -262,3 +262,17 @@ async def test_command_palette_offers_what_makes_sense_now(isolated_home, openai
         await wait_round(pilot)
         assert app.screen.grid.panes[0].status == "cancelled"
         assert "Retry 1 stub-a" in [c.title for c in app.get_system_commands(app.screen)]
+
+
+async def test_empty_panes_say_what_to_do_until_a_prompt_is_sent(isolated_home, openai_stub):
+    openai_stub.script = SSE(completion("Hello there."))
+    app = make_app(isolated_home, openai_stub.base_url, ["stub-a"])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        view = app.screen.grid.panes[0].view
+        assert "Waiting for a prompt" in view.rendered_text()
+        assert "ready" in app.screen.session_bar.render().plain
+        await send(pilot, "Hi")
+        await wait_round(pilot)
+        assert "Waiting for a prompt" not in view.rendered_text() and "Hello there." in view.rendered_text()
+        assert "round 1" in app.screen.session_bar.render().plain

@@ -66,6 +66,8 @@ class AnswerPane(Vertical):
 
     def on_mount(self) -> None:
         self._update_title()
+        if self.result is None:
+            self.view.set_notice("Waiting for a prompt: type it below and press Enter.", style="hint")
 
     @property
     def label(self) -> str:

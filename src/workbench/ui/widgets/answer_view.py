@@ -145,8 +145,14 @@ class AnswerView(ScrollView, can_focus=True):
         self._notice_strips = []
         if self._notice is not None:
             message, style = self._notice
-            color = self.app.current_theme.error if style == "error" else self.app.current_theme.warning
-            self._notice_strips = [ctx.blank(), *ctx.plain(message, Style.parse(f"bold {color or 'red'}"))]
+            if style == "hint":
+                notice_style = Style(dim=True, italic=True)
+            else:
+                theme = self.app.current_theme
+                color = (theme.error if style == "error" else theme.warning) or "red"
+                notice_style = Style.parse(f"bold {color}")
+            lead = [ctx.blank()] if self._line_count_without_notice() else []
+            self._notice_strips = [*lead, *ctx.plain(message, notice_style)]
         self._grow(Size(ctx.width, self._line_count()))
         if follow and at_end:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -174,6 +180,10 @@ class AnswerView(ScrollView, can_focus=True):
         if self.reasoning_expanded:
             return (self._header, self.reasoning, self.answer, self._notice_strips)
         return (self._header, self.answer, self._notice_strips)
+
+    def _line_count_without_notice(self) -> int:
+        return len(self._header) + self.answer.line_count + (
+            self.reasoning.line_count if self.reasoning_expanded else 0)
 
     def _line_count(self) -> int:
         total = 0

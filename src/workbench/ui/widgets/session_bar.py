@@ -35,7 +35,8 @@ class SessionBar(Widget):
         round_no, temperature, system, known, unknown, tokens, exact = self.state
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" workbench", style="bold")
-        text.append(f" · round {round_no} · temp {temperature:g} · sys: ")
+        text.append(f" · round {round_no}" if round_no else " · ready")
+        text.append(f" · temp {temperature:g} · sys: ")
         first_line = sanitize(system).strip().splitlines()[0] if system.strip() else "none"
         text.append(first_line[:24] + ("…" if len(first_line) > 24 else ""), style="italic")
         text.append(" · total ")
