@@ -220,9 +220,9 @@ async def test_answers_and_run_are_saved(isolated_home, openai_stub):
 
 
 async def test_keys_can_be_remapped_in_config(isolated_home, openai_stub):
-    openai_stub.script = SSE(completion("ok"))
-    app = make_app(isolated_home, openai_stub.base_url, ["stub-a", "stub-b"])
-    config = isolated_home / "config" / "config.toml"
+    from servers.fixtures import write_stub_config
+
+    config = write_stub_config(isolated_home, openai_stub.base_url, ["stub-a", "stub-b"])
     config.write_text(config.read_text() + '\n[keys]\npick-models = "f6"\n')
     from workbench.catalog import resolve_models
     from workbench.config import load_settings
