@@ -1,0 +1,74 @@
+"""The rows the store hands to the ranking maths, and the filter both understand.
+
+Kept apart from ``store`` and ``ranking`` so neither imports the other: the store reads
+SQLite into these rows, ``ranking`` turns them into a leaderboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+# Answers created by `workbench import-scores` carry this status: they have a score but no
+# text, cost or timings, so they count for scores and never for spend or speed.
+IMPORTED = "imported"
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """The latest score of one answer, with what the ranking needs to know about it."""
+
+    answer_id: int
+    run_id: int
+    model_id: str
+    model_name: str  # the display name stored with the answer
+    task: str | None  # runs.task; None for a free-form prompt
+    suite: str | None
+    score: float  # overall, 1–10 (a criteria mean may have more than one decimal)
+    note: str
+    blind: bool
+    scorer: str
+    scored_at: str  # ISO 8601 UTC
+    run_at: str  # ISO 8601 UTC, when the run was created
+
+    @property
+    def unit(self) -> str:
+        """What the bootstrap resamples: the task, or the run itself for a free-form prompt."""
+        return self.task if self.task else f"run:{self.run_id}"
+
+
+@dataclass(frozen=True)
+class AnswerStat:
+    """One answer's spend and speed (scored or not), for totals and medians."""
+
+    answer_id: int
+    run_id: int
+    model_id: str
+    model_name: str
+    task: str | None
+    suite: str | None
+    status: str  # ok | error | cancelled | interrupted | streaming | imported
+    served_model: str | None
+    cost_usd: Decimal | None  # None: not known (a price was unknown), never zero by default
+    ttft_ms: int | None
+    duration_ms: int | None
+    output_tokens: int | None
+    output_per_m: Decimal | None  # the output price in force when the answer was made
+    run_at: str
+
+
+@dataclass(frozen=True)
+class RankFilter:
+    """Which evidence the leaderboard looks at. Dates are ISO days (YYYY-MM-DD), inclusive."""
+
+    task: str | None = None
+    suite: str | None = None
+    since: str | None = None
+    until: str | None = None
+    scorer: str | None = None  # applies to scores only
+
+
+def is_scorable(text: str) -> bool:
+    """An answer can be scored when it has any text, whatever its status (a cut-off answer
+    with text can be judged; a failed call with none cannot)."""
+    return bool(text.strip())
