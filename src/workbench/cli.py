@@ -29,6 +29,10 @@ commands:
   ask       stream one prompt to several models without the app (--json for scripts)
   models    list the models, their prices and whether their key is set
   local     run the local model's server in the foreground and print how to use it
+  score     score an answer 1–10 by its id (re-scoring keeps history)
+  import-scores  import published scores from a CSV (model,task,score,note)
+  rank      the leaderboard: score, 95% interval, price, value; markdown/csv/json exports
+  history   list and search past runs; --show RUN prints one, --open RUN opens it to score
 
 files:
   config    $WORKBENCH_CONFIG or --config, else <user config dir>/workbench/config.toml
@@ -40,6 +44,7 @@ examples:
   workbench ask -m deepseek-r1 --json "Implement Dijkstra's shortest path in TypeScript."
   echo "Explain this" | workbench ask -m qwen3-coder-30b -
   workbench --local
+  workbench import-scores published.csv && workbench rank --format markdown
 """
 
 
@@ -97,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        "OpenAI-compatible server on 127.0.0.1 and print a config snippet. "
                                        "Stops with Ctrl+C. To use it from the app directly: `workbench --local`.")
     local.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+
+    from workbench.history_cmd import add_parser as add_history
+    from workbench.score_cmds import add_parsers as add_score_commands
+
+    add_score_commands(sub, _add_common)
+    add_history(sub, _add_common)
     return parser
 
 
@@ -108,13 +119,17 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     from workbench.config import ConfigError
+    from workbench.history_cmd import HistoryError
+    from workbench.score_cmds import CommandError
     from workbench.store.db import StoreError
 
     try:
         return _dispatch(args)
-    except UsageError as exc:
+    except (UsageError, CommandError, HistoryError) as exc:
         print(f"workbench: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `workbench rank | head`: the reader left, nothing to report
+        return EXIT_OK
     except ConfigError as exc:
         print(f"workbench: bad config: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -135,6 +150,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         from workbench.models_cmd import print_models
 
         return print_models(settings, as_json=args.json)
+    if args.command in ("score", "import-scores", "rank"):
+        from workbench import score_cmds
+
+        run = {"score": score_cmds.run_score, "import-scores": score_cmds.run_import, "rank": score_cmds.run_rank}
+        return run[args.command](settings, args)
+    if args.command == "history" and args.open is None:
+        from workbench.history_cmd import run_history
+
+        return run_history(args)
     with _LocalServers(args, settings) as settings:
         if args.command == "ask":
             from workbench.ask import run_ask
@@ -184,14 +208,14 @@ def _run_tui(settings, args: argparse.Namespace) -> int:
     from workbench.catalog import UnknownModelError, resolve_models
 
     try:
-        models = resolve_models(settings, args.models or list(settings.defaults.models))
+        models = resolve_models(settings, getattr(args, "models", None) or list(settings.defaults.models))
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
     if len(models) > 10:
         raise UsageError("at most 10 models take part in a round")
     from workbench.ui.app import WorkbenchApp
 
-    app = WorkbenchApp(settings, models)
+    app = WorkbenchApp(settings, models, open_run=getattr(args, "open", None))
     app.run()
     return app.return_code or 0
 

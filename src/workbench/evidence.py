@@ -72,3 +72,37 @@ def is_scorable(text: str) -> bool:
     """An answer can be scored when it has any text, whatever its status (a cut-off answer
     with text can be judged; a failed call with none cannot)."""
     return bool(text.strip())
+
+
+FILTER_KEYS = ("task", "suite", "since", "until", "scorer")
+
+
+def parse_filter(text: str) -> RankFilter:
+    """``task:flatten suite:coding-2026 since:2026-11-01 until:2026-11-30 scorer:me`` → RankFilter.
+
+    A bare word is a task. Raises ValueError with a one-line message for a bad key or date.
+    """
+    from datetime import date
+
+    values: dict[str, str] = {}
+    for word in text.split():
+        key, sep, value = word.partition(":")
+        if not sep:
+            key, value = "task", word
+        key = key.lower()
+        if key not in FILTER_KEYS:
+            raise ValueError(f"unknown filter {key!r}; use {', '.join(k + ':' for k in FILTER_KEYS)}")
+        if not value:
+            raise ValueError(f"{key}: needs a value")
+        if key in ("since", "until"):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{key}: {value!r} is not a date like 2026-11-27") from None
+        values[key] = value
+    return RankFilter(**values)
+
+
+def describe_filter(filt: RankFilter) -> str:
+    """The filter as the text ``parse_filter`` reads ('' when it filters nothing)."""
+    return " ".join(f"{k}:{getattr(filt, k)}" for k in FILTER_KEYS if getattr(filt, k))

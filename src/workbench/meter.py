@@ -142,3 +142,36 @@ class Meter:
             status=self.status,
             counting="provider usage" if self.exact else self.counter.method,
         )
+
+
+def saved_reading(
+    *,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    reasoning_tokens: int | None,
+    exact: bool,
+    cost_usd: Decimal | None,
+    ttft_ms: int | None,
+    duration_ms: int | None,
+    status: str,
+) -> MeterReading:
+    """A reading rebuilt from a saved answer (the store keeps the total cost, not its parts)."""
+    ttft = ttft_ms / 1000 if ttft_ms is not None else None
+    elapsed = duration_ms / 1000 if duration_ms is not None else 0.0
+    rate = None
+    if ttft is not None and output_tokens and elapsed - ttft >= 0.05:
+        rate = output_tokens / (elapsed - ttft)
+    return MeterReading(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens or 0,
+        reasoning_tokens=reasoning_tokens,
+        cached_input_tokens=0,
+        exact=exact,
+        cost=Cost(input_usd=cost_usd, output_usd=Decimal(0)),
+        reported_cost_usd=None,
+        ttft_s=ttft,
+        tokens_per_s=rate,
+        elapsed_s=elapsed,
+        status=status,
+        counting="provider usage" if exact else "saved estimate",
+    )

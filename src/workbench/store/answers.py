@@ -45,6 +45,22 @@ class StoredAnswer:
     error_kind: str | None
     error_message: str | None
     http_status: int | None
+    blind_label: str | None = None  # "A", "B" … in a blind run
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run row as read back."""
+
+    id: int
+    created_at: str
+    prompt: str
+    system: str
+    params: dict[str, Any]
+    task: str | None
+    suite: str | None
+    source: str
+    blind: bool
 
 
 def create_run(
@@ -55,28 +71,51 @@ def create_run(
     task: str | None = None,
     suite: str | None = None,
     source: str = "tui",
+    blind: bool = False,
 ) -> int:
     """Record a round's prompt and parameters; returns the run id."""
     with store.transaction() as conn:
         cur = conn.execute(
-            "INSERT INTO runs (created_at, prompt, system, params_json, task, suite, source) VALUES (?,?,?,?,?,?,?)",
-            (_now(), prompt, system, json.dumps(params or {}, sort_keys=True), task, suite, source),
+            "INSERT INTO runs (created_at, prompt, system, params_json, task, suite, source, blind)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (_now(), prompt, system, json.dumps(params or {}, sort_keys=True), task, suite, source, int(blind)),
         )
         return int(cur.lastrowid)
 
 
-def start_answer(store: Store, run_id: int, result: Any) -> int:
+def get_run(store: Store, run_id: int) -> StoredRun | None:
+    """One run by id."""
+    with store.lock:
+        row = store.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return None if row is None else row_to_run(row)
+
+
+def row_to_run(row: Any) -> StoredRun:
+    """A ``runs`` row (sqlite3.Row) as a StoredRun."""
+    try:
+        params = json.loads(row["params_json"] or "{}")
+    except ValueError:  # a hand-edited store must not break history
+        params = {}
+    return StoredRun(
+        id=row["id"], created_at=row["created_at"], prompt=row["prompt"], system=row["system"],
+        params=params if isinstance(params, dict) else {}, task=row["task"], suite=row["suite"],
+        source=row["source"], blind=bool(row["blind"]),
+    )
+
+
+def start_answer(store: Store, run_id: int, result: Any, blind_label: str | None = None) -> int:
     """Insert a row for an answer that is starting to stream; returns its id."""
     model, prices = result.model, result.model.prices
     now = _now()
     with store.transaction() as conn:
         cur = conn.execute(
             """INSERT INTO answers (run_id, model_id, model_name, provider, upstream_model, status,
-                   input_per_m, output_per_m, cached_input_per_m, temperature, pid, created_at, updated_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   input_per_m, output_per_m, cached_input_per_m, temperature, pid, created_at, updated_at,
+                   blind_label)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (run_id, model.id, model.name, model.provider, model.upstream, "streaming",
              _dec(prices.input_per_m), _dec(prices.output_per_m), _dec(prices.cached_input_per_m),
-             result.effective_temperature, os.getpid(), now, now),
+             result.effective_temperature, os.getpid(), now, now, blind_label),
         )
         return int(cur.lastrowid)
 
@@ -120,14 +159,14 @@ def get_answer(store: Store, answer_id: int) -> StoredAnswer | None:
     """One answer by id."""
     with store.lock:
         row = store.conn.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)).fetchone()
-    return None if row is None else _row_to_answer(row)
+    return None if row is None else row_to_answer(row)
 
 
 def answers_of_run(store: Store, run_id: int) -> list[StoredAnswer]:
     """The answers of one run, in insertion order."""
     with store.lock:
         rows = store.conn.execute("SELECT * FROM answers WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
-    return [_row_to_answer(r) for r in rows]
+    return [row_to_answer(r) for r in rows]
 
 
 def recover_orphans(store: Store) -> int:
@@ -157,7 +196,8 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _row_to_answer(row: Any) -> StoredAnswer:
+def row_to_answer(row: Any) -> StoredAnswer:
+    """An ``answers`` row (sqlite3.Row) as a StoredAnswer."""
     return StoredAnswer(
         id=row["id"], run_id=row["run_id"], model_id=row["model_id"], model_name=row["model_name"],
         provider=row["provider"], served_model=row["served_model"], status=row["status"],
@@ -167,4 +207,5 @@ def _row_to_answer(row: Any) -> StoredAnswer:
         cost_usd=Decimal(row["cost_usd"]) if row["cost_usd"] is not None else None,
         ttft_ms=row["ttft_ms"], duration_ms=row["duration_ms"], error_kind=row["error_kind"],
         error_message=row["error_message"], http_status=row["http_status"],
+        blind_label=row["blind_label"],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import App, SystemCommand
@@ -33,7 +34,8 @@ class WorkbenchApp(App):
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
-    def __init__(self, settings: Settings, models: list[ModelInfo], *, store_path=None) -> None:
+    def __init__(self, settings: Settings, models: list[ModelInfo], *, store_path=None,
+                 open_run: int | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.initial_models = models
@@ -41,6 +43,8 @@ class WorkbenchApp(App):
         self.http_client = None
         self.store: Store | None = None
         self._store_path = store_path or store_file()
+        self._store_failed = False
+        self._open_run = open_run
 
     async def on_mount(self) -> None:
         self._register_themes()
@@ -50,13 +54,16 @@ class WorkbenchApp(App):
         self.http_client = make_client(10)
         defaults = self.settings.defaults
         options = RoundOptions(system=defaults.system, temperature=defaults.temperature, max_tokens=defaults.max_tokens)
-        await self.push_screen(CompareScreen(self.initial_models, options))
+        compare = CompareScreen(self.initial_models, options)
+        await self.push_screen(compare)
         # Full collections of the start-up heap stalled the loop ~150 ms each while streaming
         # (benchmarks/stream_bench.py); freeze what exists and collect the young less often.
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
         self.run_worker(self._open_store(), name="open-store", exit_on_error=False)
+        if self._open_run is not None:
+            self.run_worker(compare.scoring.open_run(self._open_run), name="open-run", exit_on_error=False)
 
     def _register_themes(self) -> None:
         themes, problems = load_themes([builtin_theme_dir(), config_dir() / "themes"])
@@ -76,17 +83,28 @@ class WorkbenchApp(App):
             self.store = await asyncio.to_thread(open_store, self._store_path)
             await asyncio.to_thread(store_answers.recover_orphans, self.store)
         except StoreError as exc:
+            self._store_failed = True
             self.notify(f"Answers will not be saved: {exc}", severity="error", timeout=10)
 
-    async def save(self, operation: str, *args: Any) -> Any:
-        """Run a store operation off the UI thread; None (with a notice) if the store is unavailable."""
+    async def store_call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``func(store, *args, **kwargs)`` off the UI thread (sqlite blocks).
+
+        Raises StoreError when the store could not be opened; the function's own errors propagate.
+        """
         if self.store is None:
             await self.workers.wait_for_complete([w for w in self.workers if w.name == "open-store"])
         if self.store is None:
+            raise StoreError("the store is not available (see the earlier notice)")
+        return await asyncio.to_thread(func, self.store, *args, **kwargs)
+
+    async def save(self, operation: str, *args: Any, **kwargs: Any) -> Any:
+        """Run a ``store.answers`` operation; None (with a notice) if it could not be saved."""
+        if self.store is None and self._store_failed:
             return None
-        func = getattr(store_answers, operation)
         try:
-            return await asyncio.to_thread(func, self.store, *args)
+            return await self.store_call(getattr(store_answers, operation), *args, **kwargs)
+        except StoreError:
+            return None
         except Exception as exc:  # sqlite errors: keep streaming, say it was not saved
             self.notify(f"Could not save to the store: {exc}", severity="error", timeout=8)
             return None

@@ -21,6 +21,7 @@ from workbench.domain import AnswerStatus, ChatRequest, ModelInfo
 from workbench.runner import AnswerResult, new_result, stream_answer
 from workbench.ui.screens.model_picker import ModelPicker
 from workbench.ui.screens.options import OptionsScreen, RoundOptions
+from workbench.ui.screens.round_scoring import RoundScoring
 from workbench.ui.widgets.answer_pane import AnswerPane
 from workbench.ui.widgets.pane_grid import PaneGrid
 from workbench.ui.widgets.prompt_bar import PromptBar
@@ -56,6 +57,9 @@ class CompareScreen(Screen):
         Binding("f2", "toggle_multiline", "Multi-line", id="toggle-multiline"),
         Binding("f3", "pick_models", "Models", id="pick-models"),
         Binding("f4", "edit_options", "Options", id="edit-options"),
+        Binding("f5", "toggle_blind", "Blind", id="toggle-blind"),
+        Binding("f6", "show_leaderboard", "Ranking", id="show-leaderboard"),
+        Binding("f7", "show_history", "History", id="show-history"),
         Binding("alt+right", "next_pane", "Next pane", id="next-pane"),
         Binding("alt+left", "previous_pane", "Prev pane", id="previous-pane", show=False),
         Binding("i", "focus_prompt", "Prompt", id="focus-prompt", show=False),
@@ -79,6 +83,7 @@ class CompareScreen(Screen):
         self._ended = _Totals()
         self._since_checkpoint = 0.0
         self._flush_turn = 0
+        self.scoring = RoundScoring(self)
 
     def compose(self):
         yield self.session_bar
@@ -113,13 +118,16 @@ class CompareScreen(Screen):
     async def start_round(self, prompt: str) -> None:
         """Cancel what still runs, then send ``prompt`` to every pane's model."""
         await self.cancel_all()
+        await self.scoring.prepare_round(self.models)
+        self.workers_by_pane.clear()
         self.round_no += 1
         opts = self.options
         self.request = ChatRequest(prompt=prompt, system=opts.system, temperature=opts.temperature,
                                    max_tokens=opts.max_tokens)
         self.run_id = await self.app.save(
             "create_run", prompt, opts.system,
-            {"temperature": opts.temperature, "max_tokens": opts.max_tokens}, None, None, "tui")
+            {"temperature": opts.temperature, "max_tokens": opts.max_tokens}, None, None, "tui",
+            blind=self.scoring.round_blind)
         for pane in self.grid.panes:
             self.launch(pane)
         self.refresh_bindings()
@@ -128,6 +136,10 @@ class CompareScreen(Screen):
         """Start (or restart) the stream of one pane."""
         assert self.request is not None
         model = pane.model
+        if model.provider not in self.app.settings.providers:
+            self.notify(f"{pane.display_name} cannot be called: its provider {model.provider!r} is not in the "
+                        "config.", severity="error", timeout=6)
+            return
         result = new_result(model, self.app.settings.providers[model.provider], self.request, self.app.token_counter)
         pane.begin(result)
         self.live_results.append(result)
@@ -137,7 +149,8 @@ class CompareScreen(Screen):
 
     async def _stream(self, pane: AnswerPane, result: AnswerResult) -> None:
         if self.run_id is not None:
-            result.answer_id = await self.app.save("start_answer", self.run_id, result)
+            result.answer_id = await self.app.save("start_answer", self.run_id, result,
+                                                   blind_label=pane.blind_label)
         try:
             await stream_answer(self.app.http_client, result, pane.accept)
         finally:
@@ -151,10 +164,15 @@ class CompareScreen(Screen):
             self._update_session_bar()
             self.refresh_bindings()
             if result.error is not None:
-                self.notify(f"{pane.model.name}: {result.error.message}", severity="error", timeout=6)
+                self.notify(f"{pane.display_name}: {pane.shown_error(result.error.message)}", severity="error",
+                            timeout=6)
+            if pane.self_named and pane.blind_label:
+                self.notify(f"{pane.display_name}'s answer names its model or maker: it is not blind.",
+                            severity="warning", timeout=6)
             if result.answer_id is not None:
                 # shielded: a cancelled worker must still record how its answer ended
                 await asyncio.shield(self.app.save("finish_answer", result.answer_id, result))
+            self.scoring.reveal_if_done()
 
     async def cancel_all(self) -> None:
         """Cancel every running stream and wait until each pane has finalised."""
@@ -203,7 +221,7 @@ class CompareScreen(Screen):
         totals = _Totals(self._ended.known_usd, self._ended.unknown, self._ended.tokens, self._ended.exact)
         for result in self.live_results:
             totals.add(result)
-        self.session_bar.show(round_no=self.round_no, temperature=self.options.temperature,
+        self.session_bar.show(blind=self.scoring.blind_next, round_no=self.round_no, temperature=self.options.temperature,
                               system=self.options.system, known_usd=totals.known_usd, unknown=totals.unknown,
                               tokens=totals.tokens, exact=totals.exact)
 
@@ -228,6 +246,19 @@ class CompareScreen(Screen):
 
     def on_answer_pane_zoom_requested(self, message: AnswerPane.ZoomRequested) -> None:
         self.grid.toggle_zoom(message.pane)
+
+    async def on_answer_pane_score_requested(self, message: AnswerPane.ScoreRequested) -> None:
+        await self.scoring.request_score(message.pane)
+
+    def on_answer_pane_next_unscored_requested(self, message: AnswerPane.NextUnscoredRequested) -> None:
+        self.scoring.next_unscored(message.pane)
+
+    def adopt_run(self, run_id: int, models: list[ModelInfo], request: ChatRequest) -> None:
+        """Make a reopened run the current one: retries add answers to it."""
+        self.run_id, self.models, self.request = run_id, models, request
+        self.workers_by_pane.clear()
+        self.grid.refresh_tabs()
+        self.refresh_bindings()
 
     # -- actions ----------------------------------------------------------------------------
     async def action_stop_streams(self) -> None:
@@ -277,6 +308,26 @@ class CompareScreen(Screen):
             await self.cancel_all()
             self.models = models
             self.workers_by_pane.clear()
+            self.scoring.round_blind = False
             await self.grid.set_models(models)
             self.notify(f"{len(models)} model(s) in the round.", timeout=3)
         self.app.push_screen(ModelPicker(self.app.settings, self.models), apply)
+
+    def action_toggle_blind(self) -> None:
+        on = self.scoring.toggle_blind()
+        self._update_session_bar()
+        self.notify("Blind mode on: from the next prompt, panes are shuffled and named A, B, C… until "
+                    "every answer is scored." if on else "Blind mode off from the next prompt.", timeout=5)
+
+    def action_show_leaderboard(self) -> None:
+        from workbench.ui.screens.leaderboard import LeaderboardScreen
+
+        self.app.push_screen(LeaderboardScreen())
+
+    def action_show_history(self) -> None:
+        from workbench.ui.screens.history import HistoryScreen
+
+        async def open_run(run_id: int | None) -> None:
+            if run_id is not None:
+                await self.scoring.open_run(run_id)
+        self.app.push_screen(HistoryScreen(), open_run)

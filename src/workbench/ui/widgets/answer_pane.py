@@ -6,10 +6,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 
+from workbench.blinding import names_itself, redact
 from workbench.domain import AnswerStatus, ModelInfo
 from workbench.meter import MeterReading
 from workbench.runner import AnswerResult
 from workbench.safety import sanitize
+from workbench.store.answers import StoredAnswer
 from workbench.ui.widgets.answer_view import AnswerView
 from workbench.ui.widgets.meter_bar import MeterBar
 
@@ -27,6 +29,8 @@ class AnswerPane(Vertical):
         Binding("r", "retry", "Retry", id="retry-pane"),
         Binding("c", "cancel", "Cancel", id="cancel-pane", show=False),
         Binding("t", "toggle_reasoning", "Reasoning", id="toggle-reasoning"),
+        Binding("s", "score", "Score", id="score-answer"),
+        Binding("n", "next_unscored", "Next unscored", id="next-unscored"),
     ]
 
     class RetryRequested(Message):
@@ -50,6 +54,20 @@ class AnswerPane(Vertical):
             super().__init__()
             self.pane = pane
 
+    class ScoreRequested(Message):
+        """The user asked to score this pane's answer."""
+
+        def __init__(self, pane: AnswerPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+    class NextUnscoredRequested(Message):
+        """The user asked to move to the next pane whose answer has no score."""
+
+        def __init__(self, pane: AnswerPane) -> None:
+            super().__init__()
+            self.pane = pane
+
     def __init__(self, model: ModelInfo, index: int) -> None:
         super().__init__(id=f"pane-{index}", classes="answer-pane")
         self.model = model
@@ -59,6 +77,11 @@ class AnswerPane(Vertical):
         self.meter = MeterBar(id=f"meter-{index}")
         self.status = "waiting"
         self._meter_at = 0.0
+        # a blind round shows this letter instead of the model's name, until the reveal
+        self.blind_label: str | None = None
+        self.score: float | None = None
+        self.stored: StoredAnswer | None = None  # a past answer reopened from history
+        self.self_named: str | None = None
 
     def compose(self):
         yield self.view
@@ -71,12 +94,47 @@ class AnswerPane(Vertical):
 
     @property
     def label(self) -> str:
-        """'1 DeepSeek V4 Flash'."""
-        return f"{self.index + 1} {self.model.name}"
+        """'1 DeepSeek V4 Flash', or '1 Model A' in a blind round."""
+        return f"{self.index + 1} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The model's name, or 'Model A' while the round is blind."""
+        return f"Model {self.blind_label}" if self.blind_label else self.model.name
+
+    @property
+    def answer_id(self) -> int | None:
+        """The store id of the answer shown (live or reopened)."""
+        if self.result is not None:
+            return self.result.answer_id
+        return self.stored.id if self.stored is not None else None
+
+    @property
+    def answer_text(self) -> str:
+        """The answer's text so far."""
+        if self.result is not None:
+            return self.result.text
+        return self.stored.text if self.stored is not None else ""
+
+    def set_blind(self, label: str | None) -> None:
+        """Hide the model behind ``label`` (None reveals it)."""
+        self.blind_label = label
+        self._update_title()
+        self.update_meter()
+
+    def set_score(self, score: float | None) -> None:
+        """Show the answer's latest score in the title."""
+        self.score = score
+        self.set_class(score is not None, "-scored")
+        self._update_title()
 
     def _update_title(self) -> None:
         self.border_title = sanitize(self.label)
         note = STATUS_LABEL.get(self.status, self.status)
+        if self.score is not None:
+            note = f"{note} · ★ {self.score:g}"
+        if self.self_named:
+            note = f"{note} · ⚑ names itself"
         self.border_subtitle = note
         for state in ("streaming", "failed", "done", "cancelled"):
             self.remove_class(f"-{state}")
@@ -88,6 +146,10 @@ class AnswerPane(Vertical):
     def begin(self, result: AnswerResult) -> None:
         """A new stream starts in this pane."""
         self.result = result
+        self.stored = None
+        self.score = None
+        self.self_named = None
+        self.remove_class("-scored")
         self.view.reset()
         self.status = "connecting"
         self._update_title()
@@ -123,7 +185,8 @@ class AnswerPane(Vertical):
             return None
         reading = self.result.reading()
         served = self.result.served_model
-        note = f"served: {sanitize(served)}" if served and served != self.model.upstream else ""
+        shown = served and served != self.model.upstream and not self.blind_label
+        note = f"served: {sanitize(served)}" if shown else ""
         self.meter.show(reading, note)
         return reading
 
@@ -133,9 +196,10 @@ class AnswerPane(Vertical):
         assert result is not None
         self.view.finish()
         self.status = result.status.value
+        self.self_named = names_itself(result.text, self.model)
         if result.error is not None:
             prefix = "Failed" if result.status == AnswerStatus.ERROR else "Stopped"
-            self.view.set_notice(f"{prefix}: {result.error.message}")
+            self.view.set_notice(f"{prefix}: {self.shown_error(result.error.message)}")
         elif result.status == AnswerStatus.CANCELLED:
             kept = "the partial answer is kept" if (result.text or result.reasoning) else "before any text arrived"
             self.view.set_notice(f"Cancelled — {kept}.", style="warning")
@@ -143,6 +207,30 @@ class AnswerPane(Vertical):
             self.view.set_notice("The model returned an empty answer.", style="warning")
         self._update_title()
         self.update_meter()
+
+    def shown_error(self, message: str) -> str:
+        """An error message as it may be shown: without model names in a blind round."""
+        return redact(message, [self.model], self.display_name) if self.blind_label else message
+
+    def show_stored(self, answer: StoredAnswer, reading: MeterReading | None) -> None:
+        """Show a saved answer (from history): its text, reasoning, status and meter."""
+        self.result = None
+        self.stored = answer
+        self.view.reset()
+        if answer.reasoning:
+            self.view.add_reasoning(answer.reasoning)
+        if answer.text:
+            self.view.add_text(answer.text)
+        self.view.finish()
+        self.status = answer.status
+        self.self_named = names_itself(answer.text, self.model)
+        if answer.error_message:
+            self.view.set_notice(f"Failed: {self.shown_error(answer.error_message)}")
+        elif not answer.text:
+            self.view.set_notice("No text was saved for this answer.", style="warning")
+        self._update_title()
+        if reading is not None:
+            self.meter.show(reading)
 
     @property
     def is_streaming(self) -> bool:
@@ -157,6 +245,12 @@ class AnswerPane(Vertical):
 
     def action_cancel(self) -> None:
         self.post_message(self.CancelRequested(self))
+
+    def action_score(self) -> None:
+        self.post_message(self.ScoreRequested(self))
+
+    def action_next_unscored(self) -> None:
+        self.post_message(self.NextUnscoredRequested(self))
 
     def action_toggle_reasoning(self) -> None:
         self.view.toggle_reasoning()

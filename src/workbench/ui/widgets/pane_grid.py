@@ -114,7 +114,7 @@ class PaneGrid(Vertical):
             return
         shown = self.zoomed if self.mode == "zoom" else self.panes[self.active]
         hint = "z unzoom" if self.mode == "zoom" else "alt+←/→ switch"
-        entries = [(sanitize(f"{p.index + 1} {p.model.name}"), p.status, p is shown) for p in self.panes]
+        entries = [(sanitize(p.label), p.status, p is shown) for p in self.panes]
         self.tabs.show(entries, hint)
 
     def show_pane(self, index: int) -> AnswerPane | None:

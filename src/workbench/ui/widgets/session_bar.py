@@ -21,10 +21,10 @@ class SessionBar(Widget):
         super().__init__(id="session-bar")
         self.state: tuple = ()
 
-    def show(self, *, round_no: int, temperature: float, system: str, known_usd: Decimal,
+    def show(self, *, blind: bool = False, round_no: int, temperature: float, system: str, known_usd: Decimal,
              unknown: bool, tokens: int, exact: bool) -> None:
         """Update the figures (refreshes only when they changed)."""
-        state = (round_no, temperature, system, known_usd, unknown, tokens, exact)
+        state = (round_no, temperature, system, known_usd, unknown, tokens, exact, blind)
         if state != self.state:
             self.state = state
             self.refresh()
@@ -32,9 +32,11 @@ class SessionBar(Widget):
     def render(self) -> Text:
         if not self.state:
             return Text(" workbench", style="bold")
-        round_no, temperature, system, known, unknown, tokens, exact = self.state
+        round_no, temperature, system, known, unknown, tokens, exact, blind = self.state
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" workbench", style="bold")
+        if blind:
+            text.append(" · BLIND", style="bold reverse")
         text.append(f" · round {round_no}" if round_no else " · ready")
         text.append(f" · temp {temperature:g} · sys: ")
         first_line = sanitize(system).strip().splitlines()[0] if system.strip() else "none"

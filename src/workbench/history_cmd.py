@@ -1,0 +1,118 @@
+"""`workbench history`: list and search past runs, show one run's answers and scores, or open
+it in the app to reread and (re)score it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from workbench.paths import store_file
+from workbench.safety import sanitize
+
+
+class HistoryError(Exception):
+    """A run that does not exist, or the like (exit 2)."""
+
+
+def run_history(args: argparse.Namespace) -> int:
+    """List runs, or show one (``--show``)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from workbench.catalog import format_usd
+    from workbench.store.db import open_store
+    from workbench.store.history import get_run_detail, list_runs
+
+    store = open_store(store_file())
+    try:
+        if args.show is not None:
+            detail = get_run_detail(store, args.show)
+            if detail is None:
+                raise HistoryError(f"no run with id {args.show}")
+            _show(detail, as_json=args.json)
+            return 0
+        runs = list_runs(store, " ".join(args.query) or None, task=args.task, model=args.model, limit=args.limit)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([_summary_json(r) for r in runs], indent=2))
+        return 0
+    console = Console()
+    if not runs:
+        console.print("No runs" + (" match." if args.query or args.task or args.model else
+                                   " yet: `workbench` or `workbench ask` make them."))
+        return 0
+    table = Table(title=f"{len(runs)} run(s), newest first", title_justify="left")
+    for title in ("Run", "When (UTC)", "Task", "Scored", "Cost", "Models", "Prompt"):
+        table.add_column(title, overflow="ellipsis", no_wrap=title != "Prompt")
+    for run in runs:
+        models = ", ".join(run.models)
+        if run.blind and not run.revealed:
+            models = f"blind: {models}"
+        table.add_row(str(run.id), run.created_at[:16].replace("T", " "), Text(sanitize(run.task or "—")),
+                      f"{run.scored}/{run.answers}", format_usd(run.cost_usd) + (" + ?" if run.cost_unknown else ""),
+                      Text(sanitize(models)), Text(sanitize(run.prompt)))
+    console.print(table)
+    console.print("[dim]`workbench history --show RUN` prints a run; `--open RUN` opens it in the app to score.[/]")
+    return 0
+
+
+def _summary_json(run) -> dict:
+    # cost as a string: a Decimal, exact
+    return {"run_id": run.id, "created_at": run.created_at, "task": run.task, "suite": run.suite,
+            "source": run.source, "blind": run.blind, "revealed": run.revealed, "models": list(run.models),
+            "answers": run.answers, "scored": run.scored, "cost_usd": format(run.cost_usd, "f"),
+            "cost_unknown": run.cost_unknown, "prompt": run.prompt}
+
+
+def _show(detail, *, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.text import Text
+
+    run, hidden = detail.run, detail.run.blind and not detail.revealed
+
+    def who(answer) -> str:
+        return f"Model {answer.blind_label or '?'}" if hidden else answer.model_name
+
+    if as_json:
+        print(json.dumps({
+            "run_id": run.id, "created_at": run.created_at, "prompt": run.prompt, "system": run.system,
+            "params": run.params, "task": run.task, "suite": run.suite, "blind": run.blind,
+            "revealed": detail.revealed,
+            "answers": [{"answer_id": a.id, "model": None if hidden else a.model_id, "label": who(a),
+                         "status": a.status, "text": a.text,
+                         "score": (detail.scores[a.id].score if a.id in detail.scores else None),
+                         "cost_usd": None if a.cost_usd is None else format(a.cost_usd, "f")}
+                        for a in detail.answers],
+        }, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]Run {run.id}[/] · {run.created_at[:19].replace('T', ' ')} UTC"
+                  + (f" · task {escape(sanitize(run.task))}" if run.task else "")
+                  + (" · blind, not yet revealed" if hidden else " · blind, revealed" if run.blind else ""))
+    console.print(Text("Prompt: ", style="bold") + Text(sanitize(run.prompt)))
+    for answer in detail.answers:
+        score = detail.scores.get(answer.id)
+        mark = f"★ {score.score:g}" + (f" — {sanitize(score.note)}" if score.note else "") if score else "not scored"
+        console.rule(Text(f"answer {answer.id} · {sanitize(who(answer))} · {answer.status} · {mark}"))
+        console.print(Text(sanitize(answer.text) or "(no text)"))
+        if answer.error_message:
+            console.print(Text(f"error: {sanitize(answer.error_message)}", style="red"))
+    console.print(f"[dim]Score with `workbench score ANSWER_ID SCORE`, or `workbench history --open {run.id}`.[/]")
+
+
+def add_parser(sub, add_common) -> None:
+    """The `history` sub-command."""
+    hist = sub.add_parser("history", help="list and search past runs; show or open one",
+                          description="List past runs, newest first. Words search the prompts, tasks and answer "
+                                      "texts. A blind run lists letters until all its answers are scored.")
+    add_common(hist)
+    hist.add_argument("query", nargs="*", metavar="WORD", help="search words")
+    hist.add_argument("--task", metavar="ID", help="only runs of this task")
+    hist.add_argument("--model", metavar="ID", help="only runs with this model")
+    hist.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default 50)")
+    hist.add_argument("--show", type=int, metavar="RUN", help="print one run with its answers and scores")
+    hist.add_argument("--open", type=int, metavar="RUN", help="open one run in the app to reread and score it")
+    hist.add_argument("--json", action="store_true", help="print JSON")

@@ -1,0 +1,171 @@
+"""rank_report: Markdown like the notes' tables, CSV and JSON that parse back, Rich in 80 columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from rank_data import NOTES_OVERALL, answer, catalog, id_of, overall_scores, reference_scores, score
+from rich.console import Console
+
+from workbench.rank_report import (
+    CSV_COLUMNS,
+    EMPTY_MESSAGE,
+    task_tables,
+    to_csv,
+    to_json,
+    to_markdown,
+    to_rich_table,
+)
+from workbench.ranking import build_leaderboard
+
+# FACTS.md, "Published overall ranking", verbatim.
+NOTES_TABLE = """\
+| Rank | Model | Score | Price | Value |
+|---|---|---|---|---|
+| 1 | Qwen3-Coder-30B | 8.8 | 0.35 | 25.1 |
+| 2 | DeepSeek V4 Flash | 8.7 | 0.25 | 34.8 (best value) |
+| 3 | DeepSeek Coder | 8.6 | 0.25 | 34.4 |
+| 4 | DeepSeek V4 Pro | 9.1 | 0.78 | 11.7 |
+| 5 | DeepSeek-R1 | 9.4 | 2.50 | 3.8 |
+| 6 | Kimi K2.5 | 9.0 | 3.00 | 3.0 |
+| 7 | Qwen3-32B | 8.3 | 0.28 | 29.6 |
+| 8 | GLM-5 | 8.0 | 1.92 | 4.2 |
+| 9 | Hunyuan-Turbo | 7.5 | 0.57 | 13.2 |
+| 10 | Ga-Standard | 8.5* | 0.20 | 42.5* |"""
+
+
+def notes_board():
+    return build_leaderboard(overall_scores(), [], catalog())
+
+
+def render(renderable, width: int = 80) -> str:
+    console = Console(width=width, record=True, color_system=None, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+# ---- Markdown ----------------------------------------------------------------------------
+
+def test_markdown_in_the_notes_order_is_the_notes_table_verbatim() -> None:
+    board = notes_board()
+    by_name = {r.name: r for r in board.rows}
+    in_notes_order = [by_name[name] for name, _ in NOTES_OVERALL]
+    assert NOTES_TABLE in to_markdown(board, in_notes_order)
+
+
+def test_markdown_in_the_default_order_ranks_by_score() -> None:
+    lines = to_markdown(notes_board()).splitlines()
+    assert lines[:3] == ["## Overall", "", "| Rank | Model | Score | Price | Value |"]
+    assert "| 1 | DeepSeek-R1 | 9.4 | 2.50 | 3.8 |" in lines
+    assert "| 5 | DeepSeek V4 Flash | 8.7 | 0.25 | 34.8 (best value) |" in lines
+    assert "| 7 | Ga-Standard | 8.5* | 0.20 | 42.5* |" in lines
+    assert "\\* Ga-Standard: routing tier" in lines
+
+
+def test_markdown_task_sections_with_notes_and_winners() -> None:
+    text = to_markdown(build_leaderboard(reference_scores(), [], catalog()))
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith("## Task:")] == [
+        "## Task: flatten", "## Task: race-condition", "## Task: dijkstra"]
+    start = lines.index("## Task: race-condition")
+    assert lines[start:start + 10] == [
+        "## Task: race-condition", "",
+        "| Model | Score | Notes |", "|---|---|---|",
+        "| DeepSeek V4 Flash | 9.0 | Clear explanation + 3 fix options |",
+        "| Qwen3-Coder-30B | 9.0 | Added error handling |",
+        "| DeepSeek Coder | 8.5 | Correct fix, minimal explanation |",
+        "| Qwen3-32B | 8.5 | Good fix, slightly verbose |", "",
+        "Winner: Tie — DeepSeek V4 Flash & Qwen3-Coder-30B",
+    ]
+    assert text.count("Winner: DeepSeek-R1") == 2
+    assert "| Kimi K2.5 | 9.0 | Most readable, added docstring |" in lines
+
+
+def test_markdown_evidence_shows_missing_intervals_and_unknown_costs() -> None:
+    scores = [score("m", v) for v in (7.0, 8.0, 9.0)] + [score("few", 8.0)]
+    answers = [answer("m", cost="0.0012", ttft=800, duration=2800), answer("m", cost=None, ttft=800, duration=2800)]
+    lines = to_markdown(build_leaderboard(scores, answers, {})).splitlines()
+    assert "| few | 1 | too few scores | too few scores | — | — | — |" in lines
+    m_line = next(line for line in lines if line.startswith("| m | 3 |"))
+    assert "| $0.0012 + ? (1 unknown) | 0.80s | 100 |" in m_line  # 200 tokens in 2.0 s
+    assert "Total spend: $0.0012 over 2 answers (+ ? for 1 with an unknown cost)" in lines
+
+
+def test_markdown_escapes_pipes_and_newlines_in_user_text() -> None:
+    text = to_markdown(build_leaderboard([score("m", 8.0, "t", note="a | b\nc")], [], {}))
+    assert "| m | 8.0 | a \\| b c |" in text.splitlines()
+
+
+def test_markdown_of_an_empty_board_says_what_to_do() -> None:
+    text = to_markdown(build_leaderboard([], [], catalog()))
+    assert EMPTY_MESSAGE in text and "| Rank |" not in text
+
+
+# ---- CSV and JSON ------------------------------------------------------------------------
+
+def test_csv_parses_back() -> None:
+    answers = [answer(id_of("DeepSeek V4 Flash"), cost="0.00000012"), answer(id_of("DeepSeek V4 Flash"), cost=None)]
+    records = list(csv.DictReader(io.StringIO(to_csv(build_leaderboard(overall_scores(), answers, catalog())))))
+    assert len(records) == 10 and tuple(records[0]) == CSV_COLUMNS
+    flash = next(r for r in records if r["name"] == "DeepSeek V4 Flash")
+    assert flash == flash | {"rank": "5", "model": "deepseek-v4-flash", "score": "8.7", "n": "1", "ci_low": "",
+                             "price_per_m": "0.25", "value": "34.8", "spend_usd": "0.00000012",
+                             "spend_unknown": "1", "flag": "", "frontier": "true", "best_value": "true"}
+    ga = next(r for r in records if r["name"] == "Ga-Standard")
+    assert ga["flag"] == "*" and ga["value"] == "42.5" and ga["best_value"] == "false"
+
+
+def test_json_has_the_keys_of_the_contract() -> None:
+    scores = overall_scores() + [score(id_of("GLM-5"), 7.0, "x"), score(id_of("GLM-5"), 9.0, "y")]
+    data = json.loads(to_json(build_leaderboard(scores, [answer(id_of("GLM-5"), cost="0.0105")], catalog())))
+    assert isinstance(data, list) and len(data) == 10
+    required = {"model", "name", "score", "n", "ci", "price_per_m", "value", "flag", "flag_reasons", "spend_usd",
+                "median_ttft_ms", "median_tps", "frontier", "best_value"}
+    for row in data:
+        assert required <= set(row)
+    flash = next(r for r in data if r["model"] == "deepseek-v4-flash")
+    assert flash["score"] == 8.7 and flash["value"] == 34.8 and flash["price_per_m"] == 0.25
+    assert flash["ci"] is None and flash["best_value"] is True and flash["flag"] == ""
+    ga = next(r for r in data if r["model"] == "ga-standard")
+    assert ga["flag"] == "*" and ga["flag_reasons"] == ["routing tier"]
+    glm = next(r for r in data if r["model"] == "glm-5")
+    assert glm["n"] == 3 and glm["spend_usd"] == "0.0105" and Decimal(glm["spend_usd"]) == Decimal("0.0105")
+    assert glm["score"] == 8.0 and len(glm["ci"]) == 2 and glm["ci"][0] <= glm["ci"][1]
+
+
+# ---- Rich --------------------------------------------------------------------------------
+
+def test_rich_table_fits_80_columns_and_marks_frontier_and_best_value() -> None:
+    scores = overall_scores() + [score(id_of("GLM-5"), 7.0, "x"), score(id_of("GLM-5"), 9.0, "y")]
+    answers = [answer(id_of("GLM-5"), cost="0.0123"), answer(id_of("GLM-5"), cost=None)]
+    text = render(to_rich_table(build_leaderboard(scores, answers, catalog())))
+    assert all(len(line) <= 80 for line in text.splitlines())
+    flash = next(line for line in text.splitlines() if "DeepSeek V4 Flash" in line)
+    assert "◆★" in flash and "34.8" in flash
+    kimi = next(line for line in text.splitlines() if "Kimi K2.5" in line)
+    assert "◆" not in kimi and "too few" in kimi
+    assert "tok/s" in text and "* Ga-Standard: routing tier" in text
+    glm = next(line for line in text.splitlines() if "GLM-5" in line)
+    assert "$0.0123+?" in glm and "7.0–9.0" in glm
+    assert "+? spend leaves out 1 answer whose cost is unknown" in text
+
+
+def test_rich_shows_brackets_in_names_literally() -> None:
+    text = render(to_rich_table(build_leaderboard([score("m", 8.0, name="[bold]x[/bold]")], [], {})))
+    assert "[bold]x[/bold]" in text
+
+
+def test_rich_table_of_an_empty_board_is_a_message() -> None:
+    text = render(to_rich_table(build_leaderboard([], [], catalog())))
+    assert EMPTY_MESSAGE in " ".join(text.split()) and "Score" not in text
+
+
+def test_task_tables_carry_the_winner() -> None:
+    tables = task_tables(build_leaderboard(reference_scores(), [], catalog()))
+    texts = [render(t) for t in tables]
+    assert len(texts) == 3
+    assert "Task: race-condition" in texts[1] and "Winner: Tie — DeepSeek V4 Flash & Qwen3-Coder-30B" in texts[1]
+    assert "Winner: DeepSeek-R1" in texts[2] and "Perfect with type safety" in texts[2]
