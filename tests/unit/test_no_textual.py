@@ -13,7 +13,9 @@ CORE_MODULES = [
     "workbench.providers.errors", "workbench.providers.events", "workbench.meter", "workbench.meter_text",
     "workbench.store", "workbench.store.db", "workbench.store.answers", "workbench.runner", "workbench.ask",
     "workbench.ask_view", "workbench.cli", "workbench.models_cmd", "workbench.tokens", "workbench.safety",
-    "workbench.local",
+    "workbench.local", "workbench.evidence", "workbench.blinding", "workbench.ranking", "workbench.rank_report",
+    "workbench.frontier_plot", "workbench.store.scores", "workbench.store.history", "workbench.store.imports",
+    "workbench.score_cmds", "workbench.history_cmd",
 ]
 
 
@@ -82,3 +84,12 @@ def test_a_whole_ask_run_does_not_import_textual(isolated_home, openai_stub) -> 
     write_stub_config(isolated_home, openai_stub.base_url, ["stub-a"])
     rc, mods = cli_modules("ask", "--json", "-m", "stub-a", "hi")
     assert (rc, mods) == (0, [])
+
+
+def test_rank_history_and_scoring_commands_do_not_import_textual(isolated_home) -> None:
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert cli_modules("import-scores", os.path.join(repo, "examples", "notes-per-task.csv")) == (0, [])
+    for fmt in ("table", "markdown", "csv", "json"):
+        assert cli_modules("rank", "--format", fmt) == (0, [])
+    assert cli_modules("history") == (0, [])
+    assert cli_modules("score", "1", "8") == (2, [])  # an imported answer has no text to score

@@ -27,6 +27,7 @@ from workbench.store.answers import (
     start_answer,
 )
 from workbench.store.history import escape_like, get_run_detail, list_runs
+from workbench.ranking import build_leaderboard
 from workbench.store.imports import ScoreImportError, import_scores
 from workbench.store.scores import (
     Criteria,
@@ -115,7 +116,7 @@ def test_parse_score_accepts_half_points(given, expected) -> None:
     ("-1", "must be a number"),
     ("1e1", "must be a number"),
     ("nan", "must be a number"),
-    (float("nan"), "half points"),
+    (float("nan"), "from 1 to 10"),
     (True, "must be a number"),
 ])
 def test_parse_score_refuses_with_a_clear_message(given, message) -> None:
@@ -406,6 +407,21 @@ def test_import_the_reference_scores(store: Store, catalog, tmp_path: Path) -> N
     assert stat.output_per_m == Decimal("0.25")  # the catalog price at import time
 
 
+def test_importing_the_published_ranking_yields_the_notes_value_column(store: Store, catalog) -> None:
+    # Published overall scores are averages (8.7), not half points: the import keeps them.
+    repo = Path(__file__).resolve().parents[2]
+    import_scores(store, repo / "examples" / "notes-overall.csv", catalog)
+    board = build_leaderboard(score_rows(store, RankFilter()), answer_stats(store, RankFilter()), catalog)
+    values = {r.name: (str(r.score_shown), str(r.value), r.flag) for r in board.rows}
+    assert values == {
+        "Qwen3-Coder-30B": ("8.8", "25.1", ""), "DeepSeek V4 Flash": ("8.7", "34.8", ""),
+        "DeepSeek Coder": ("8.6", "34.4", ""), "DeepSeek V4 Pro": ("9.1", "11.7", ""),
+        "DeepSeek-R1": ("9.4", "3.8", ""), "Kimi K2.5": ("9.0", "3.0", ""), "Qwen3-32B": ("8.3", "29.6", ""),
+        "GLM-5": ("8.0", "4.2", ""), "Hunyuan-Turbo": ("7.5", "13.2", ""), "Ga-Standard": ("8.5", "42.5", "*"),
+    }
+    assert [r.name for r in board.rows if r.best_value] == ["DeepSeek V4 Flash"]
+
+
 def test_import_accepts_ids_any_case_a_bom_and_no_note_column(store: Store, catalog, tmp_path: Path) -> None:
     text = 'Model,Task,Score\r\ndeepseek-r1,dijkstra,"9,5"\r\nKIMI K2.5,dijkstra,8\r\n'
     path = write(tmp_path, text, encoding="utf-8-sig")
@@ -419,7 +435,7 @@ def test_a_bad_file_lists_its_problems_by_line_and_writes_nothing(store: Store, 
         "model,task,score,note\n"
         "DeepSeek-R1,flatten,9.5,fine\n"
         "GPT-9,flatten,9,unknown model\n"
-        "DeepSeek-R1,flatten,8.3,not a half point\n"
+        "DeepSeek-R1,flatten,0.5,below the scale\n"
         "\n"
         "DeepSeek-R1, ,9,empty task\n"
         "DeepSeek-R1,flatten,9,an unquoted, comma\n"
@@ -430,10 +446,10 @@ def test_a_bad_file_lists_its_problems_by_line_and_writes_nothing(store: Store, 
     message = str(caught.value)
     assert "nothing imported" in message
     assert f"{path}:3: unknown model 'GPT-9'; `workbench models`" in message
-    assert f"{path}:4: score must be 1–10 in half points, got 8.3" in message
+    assert f"{path}:4: score must be from 1 to 10, got 0.5" in message
     assert f"{path}:6: empty task" in message
     assert f"{path}:7: 5 fields but the header has 4" in message
-    assert f"{path}:8: score must be 1–10 in half points, got 11" in message
+    assert f"{path}:8: score must be from 1 to 10, got 11" in message
     assert len(caught.value.problems) == 5
     assert (count(store, "runs"), count(store, "answers"), count(store, "scores")) == (0, 0, 0)
 
