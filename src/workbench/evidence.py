@@ -55,6 +55,13 @@ class AnswerStat:
     output_tokens: int | None
     output_per_m: Decimal | None  # the output price in force when the answer was made
     run_at: str
+    # the parts of the cost whose price was known (the output, say, when the input price is not)
+    known_cost_usd: Decimal = Decimal(0)
+
+    @property
+    def spend_usd(self) -> Decimal:
+        """What this answer is known to have cost (the whole cost when every price was known)."""
+        return self.cost_usd if self.cost_usd is not None else self.known_cost_usd
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ def _show(detail, *, as_json: bool) -> None:
     from rich.markup import escape
     from rich.text import Text
 
+    from workbench.blinding import redact
+    from workbench.domain import ModelInfo
+
     run, hidden = detail.run, detail.run.blind and not detail.revealed
 
     def who(answer) -> str:
@@ -88,6 +91,8 @@ def _show(detail, *, as_json: bool) -> None:
                         for a in detail.answers],
         }, indent=2))
         return
+    models = [ModelInfo(id=a.model_id, provider=a.provider, name=a.model_name, upstream=a.model_id)
+              for a in detail.answers]
     console = Console()
     console.print(f"[bold]Run {run.id}[/] · {run.created_at[:19].replace('T', ' ')} UTC"
                   + (f" · task {escape(sanitize(run.task))}" if run.task else "")
@@ -99,7 +104,10 @@ def _show(detail, *, as_json: bool) -> None:
         console.rule(Text(f"answer {answer.id} · {sanitize(who(answer))} · {answer.status} · {mark}"))
         console.print(Text(sanitize(answer.text) or "(no text)"))
         if answer.error_message:
-            console.print(Text(f"error: {sanitize(answer.error_message)}", style="red"))
+            message = answer.error_message
+            if hidden:  # provider errors often name the model ("model `glm-5` does not exist")
+                message = redact(message, models, who(answer))
+            console.print(Text(f"error: {sanitize(message)}", style="red"))
     console.print(f"[dim]Score with `workbench score ANSWER_ID SCORE`, or `workbench history --open {run.id}`.[/]")
 
 

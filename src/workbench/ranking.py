@@ -139,7 +139,7 @@ def build_leaderboard(
 
     counted = [a for a in answers if a.status != IMPORTED]
     totals = Totals(
-        spend_usd=sum((a.cost_usd for a in counted if a.cost_usd is not None), Decimal(0)),
+        spend_usd=sum((a.spend_usd for a in counted), Decimal(0)),
         answers=len(counted),
         spend_unknown=sum(1 for a in counted if a.cost_usd is None),
     )
@@ -185,7 +185,7 @@ def _row(model_id: str, scores: list[ScoreRow], answers: list[AnswerStat], info:
         price_per_m=price,
         value=value,
         value_ci=value_ci,
-        spend_usd=sum((a.cost_usd for a in counted if a.cost_usd is not None), Decimal(0)),
+        spend_usd=sum((a.spend_usd for a in counted), Decimal(0)),
         spend_unknown=sum(1 for a in counted if a.cost_usd is None),
         answers=len(counted),
         median_ttft_ms=float(statistics.median(ttfts)) if ttfts else None,

@@ -113,25 +113,42 @@ def run_rank(settings: Settings, args: argparse.Namespace) -> int:
     # --reverse flips the key's natural direction; rows without a value stay last either way
     rows = sort_rows(board.rows, key, (not SORT_KEYS[key][1]) if args.reverse else None)
     fmt = args.format
-    if fmt == "table":
+    if fmt == "table" and not args.output:
         _print_table(board, rows, plot=not args.no_plot)
         return 0
-    text = {"markdown": to_markdown, "csv": to_csv, "json": to_json}[fmt](board, rows)
+    if fmt == "table":
+        text = _table_text(board, rows, plot=not args.no_plot)
+    else:
+        text = {"markdown": to_markdown, "csv": to_csv, "json": to_json}[fmt](board, rows)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"--output: cannot write {args.output}: {exc.strerror or exc}") from None
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
-def _print_table(board, rows, *, plot: bool) -> None:
+def _table_text(board, rows, *, plot: bool) -> str:
+    """The table format as plain text (for --output): no colours, 100 columns."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    _print_table(board, rows, plot=plot, console=Console(file=buffer, width=100, color_system=None))
+    return buffer.getvalue()
+
+
+def _print_table(board, rows, *, plot: bool, console=None) -> None:
     from rich.console import Console
 
     from workbench.frontier_plot import plot_frontier
     from workbench.rank_report import task_tables, to_rich_table
 
-    console = Console()
+    console = console or Console()
     console.print(to_rich_table(board, rows))
     if not board.has_scores:
         return

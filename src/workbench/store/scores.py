@@ -266,9 +266,15 @@ def answer_stats(store: Store, filt: RankFilter) -> list[AnswerStat]:
             task=r["task"], suite=r["suite"], status=r["status"], served_model=r["served_model"],
             cost_usd=_decimal(r["cost_usd"]), ttft_ms=r["ttft_ms"], duration_ms=r["duration_ms"],
             output_tokens=r["output_tokens"], output_per_m=_decimal(r["output_per_m"]), run_at=r["run_at"],
+            known_cost_usd=_known_cost(r),
         )
         for r in rows
     ]
+
+
+def _known_cost(row: Any) -> Decimal:
+    parts = [row["cost_usd"]] if row["cost_usd"] is not None else [row["input_cost_usd"], row["output_cost_usd"]]
+    return sum((Decimal(p) for p in parts if p is not None), Decimal(0))
 
 
 def _decimal(text: str | None) -> Decimal | None:

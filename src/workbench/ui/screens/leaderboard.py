@@ -7,49 +7,34 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from workbench.evidence import RankFilter, describe_filter, parse_filter
 from workbench.frontier_plot import plot_frontier
 from workbench.paths import data_dir
-from workbench.rank_report import (
-    BEST_MARK,
-    EMPTY_MESSAGE,
-    FRONTIER_MARK,
-    interval_text,
-    price_text,
-    score_text,
-    spend_text,
-    task_tables,
-    to_markdown,
-    totals_text,
-    tps_text,
-    ttft_text,
-    value_text,
-)
+from workbench.rank_report import task_tables, to_markdown, to_rich_table, totals_text
 from workbench.ranking import SORT_KEYS, Leaderboard, LeaderRow, build_leaderboard, sort_rows
-from workbench.safety import sanitize
 from workbench.store.db import StoreError
 from workbench.store.scores import answer_stats, score_rows
 
-# (sort key, column title); the interval column sorts with the score
-COLUMNS = (("rank", "#"), ("model", "Model"), ("score", "Score"), ("ci", "95% CI"), ("n", "n"),
-           ("price", "$/M out"), ("value", "Value"), ("spend", "Spend"), ("ttft", "TTFT"), ("tps", "tok/s"))
 SORTABLE = ("score", "value", "price", "n", "spend", "ttft", "tps", "model")
 
 
-def row_cells(rank: int, row: LeaderRow) -> list[Text | str]:
-    """The table cells of one row (model names come from user config: sanitised)."""
-    marks = (FRONTIER_MARK if row.frontier else "") + (BEST_MARK if row.best_value else "")
-    return [Text(str(rank)).append(marks, style="green"), Text(sanitize(row.name)), score_text(row),
-            Text(interval_text(row.ci), style="dim" if row.ci is None else ""), str(row.n),
-            price_text(row.price_per_m), value_text(row, ""), spend_text(row, compact=True),
-            ttft_text(row.median_ttft_ms), tps_text(row.median_tps)]
+def as_text(renderable, width: int) -> Text:
+    """Lay a Rich table out as `workbench rank` prints it, at ``width`` cells.
+
+    A Rich Table handed to a Static is measured by Textual's own rules, which squeezed the
+    columns together at 80 cells; rendering it first keeps the CLI's layout.
+    """
+    console = Console(width=width, force_terminal=True, color_system="truecolor", legacy_windows=False)
+    with console.capture() as captured:
+        console.print(renderable)
+    return Text.from_ansi(captured.get().rstrip("\n"))
 
 
 class LeaderboardScreen(Screen):
@@ -69,13 +54,12 @@ class LeaderboardScreen(Screen):
     LeaderboardScreen #board-title { height: 1; background: $panel; padding: 0 1; }
     LeaderboardScreen #board-filter { display: none; height: 1; border: none; padding: 0 1; }
     LeaderboardScreen #board-filter.-shown { display: block; }
-    LeaderboardScreen #board-table { height: auto; max-height: 60%; }
+    LeaderboardScreen #board-table { height: auto; padding: 0 1; }
     LeaderboardScreen #board-plot { height: auto; padding: 0 1; }
     LeaderboardScreen #board-tasks { display: none; height: 1fr; padding: 0 1; }
     LeaderboardScreen.-tasks #board-tasks { display: block; }
     LeaderboardScreen.-tasks #board-overall { display: none; }
     LeaderboardScreen #board-overall { height: 1fr; }
-    LeaderboardScreen #board-empty { padding: 1 2; color: $text-muted; }
     """
 
     def __init__(self, filt: RankFilter | None = None) -> None:
@@ -91,20 +75,18 @@ class LeaderboardScreen(Screen):
         yield Input(describe_filter(self.filter), id="board-filter",
                     placeholder="task:ID suite:ID since:YYYY-MM-DD until:YYYY-MM-DD scorer:NAME  (Enter applies)")
         with VerticalScroll(id="board-overall"):
-            table = DataTable(id="board-table", cursor_type="row", zebra_stripes=True)
-            yield table
+            yield Static("", id="board-table")
             yield Static("", id="board-plot")
-            yield Static("", id="board-empty")
         with VerticalScroll(id="board-tasks"):
             yield Static("", id="board-task-tables")
         yield Footer()
 
     async def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, title in COLUMNS:
-            table.add_column(title, key=key)
-        table.focus()
+        self.query_one("#board-overall").focus()
         await self.reload()
+
+    def on_resize(self) -> None:
+        self.render_board()
 
     async def on_screen_resume(self) -> None:
         await self.reload()
@@ -120,7 +102,7 @@ class LeaderboardScreen(Screen):
             self.board = await self.app.store_call(build)
         except StoreError as exc:
             self.board = None
-            self.query_one("#board-empty", Static).update(f"No leaderboard: {exc}")
+            self.query_one("#board-table", Static).update(f"No leaderboard: {exc}")
             return
         self.render_board()
 
@@ -129,27 +111,21 @@ class LeaderboardScreen(Screen):
         board = self.board
         if board is None:
             return
-        table = self.query_one(DataTable)
-        table.clear()
         self.rows = sort_rows(board.rows, self.sort_key, self.descending)
-        for rank, row in enumerate(self.rows, 1):
-            table.add_row(*row_cells(rank, row), key=row.model_id)
         self._update_title(len(self.rows))
-        legend = self.query_one("#board-empty", Static)
+        # the scroll area's padding and scrollbar take 4 cells
+        width = max(40, self.size.width - 4)
+        table = self.query_one("#board-table", Static)
         plot = self.query_one("#board-plot", Static)
-        if not board.has_scores:
-            legend.update(EMPTY_MESSAGE if not describe_filter(self.filter) else
-                          f"No scores for {describe_filter(self.filter)} — / changes the filter.")
+        if not board.has_scores and describe_filter(self.filter):
+            table.update(f"No scores for {describe_filter(self.filter)} — press / to change the filter.")
             plot.update("")
         else:
-            legend.update(Text(f"{FRONTIER_MARK} frontier: no cheaper model scores as high · {BEST_MARK} best value "
-                               "· * routing tier or served model varied · value = score / output $/M",
-                               style="dim"))
-            width = max(40, min(self.size.width - 2, 100))
-            plot.update(plot_frontier(self.rows, width, 12))
+            table.update(as_text(to_rich_table(board, self.rows), width))
+            plot.update(plot_frontier(self.rows, min(width, 100), 12) if board.has_scores else "")
         tasks = task_tables(board)
         self.query_one("#board-task-tables", Static).update(
-            Group(*tasks) if tasks else "No named tasks in these scores (free-form prompts have no task).")
+            as_text(Group(*tasks), width) if tasks else "No named tasks here (free-form prompts have no task).")
 
     def _update_title(self, count: int) -> None:
         natural = SORT_KEYS[self.sort_key][1]
@@ -194,7 +170,7 @@ class LeaderboardScreen(Screen):
 
     def _hide_filter(self) -> None:
         self.query_one("#board-filter", Input).remove_class("-shown")
-        self.query_one(DataTable).focus()
+        self.query_one("#board-overall").focus()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -208,6 +184,8 @@ class LeaderboardScreen(Screen):
 
     def action_toggle_tasks(self) -> None:
         self.toggle_class("-tasks")
+        # keep the focus on what is shown, so the arrow keys scroll it
+        self.query_one("#board-tasks" if self.has_class("-tasks") else "#board-overall").focus()
 
     async def action_export_markdown(self) -> None:
         if self.board is None:
