@@ -8,6 +8,7 @@ import pytest
 
 from servers.openai_stub import SSE, completion
 from ui.helpers import make_app, send, wait_round, wait_until
+from workbench.domain import AnswerStatus, ChatRequest
 from workbench.store.db import open_store
 from workbench.store.imports import import_scores
 from workbench.ui.screens.compare import CompareScreen
@@ -133,3 +134,34 @@ def test_leaderboard_snapshot(snap_compare, isolated_home, openai_stub, size):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=open_board)
+
+
+async def test_history_open_starts_the_app_on_a_past_run(isolated_home, openai_stub):
+    # `workbench history --open RUN`: the app starts with that run in the panes, ready to score
+    from workbench.store.answers import create_run, finish_answer, start_answer
+    from workbench.runner import new_result
+    from workbench.tokens import TokenCounter
+
+    app = make_app(isolated_home, openai_stub.base_url, ["stub-a", "stub-b"])
+    store = open_store(isolated_home / "data" / "test.sqlite3")
+    run_id = create_run(store, "An old prompt", source="ask")
+    for model in app.initial_models:
+        result = new_result(model, app.settings.providers[model.provider], _request(), TokenCounter())
+        result.text_parts.append(f"Old answer of {model.id}")
+        result.status = AnswerStatus.OK
+        finish_answer(store, start_answer(store, run_id, result), result)
+    store.close()
+    app._open_run = run_id
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.run_id == run_id)
+        assert [p.view.rendered_text().strip() for p in screen.grid.panes] == [
+            "Old answer of stub-a", "Old answer of stub-b"]
+        screen.grid.show_pane(0)
+        await pilot.pause()
+        await pilot.press("s", "8", "enter")
+        await wait_until(pilot, lambda: screen.grid.panes[0].score == 8)
+
+
+def _request() -> ChatRequest:
+    return ChatRequest(prompt="An old prompt")

@@ -120,6 +120,16 @@ class WorkbenchApp(App):
         yield SystemCommand("Choose models", "Pick the 1–10 models of the round (F3)", screen.action_pick_models)
         yield SystemCommand("Round options", "System prompt, temperature, max tokens (F4)", screen.action_edit_options)
         yield SystemCommand("Toggle multi-line prompt", "Switch the prompt editor (F2)", screen.action_toggle_multiline)
+        blind = "off" if screen.scoring.blind_next else "on"
+        yield SystemCommand(f"Blind mode {blind}", "Shuffle panes and hide names until every answer is scored (F5)",
+                            screen.action_toggle_blind)
+        yield SystemCommand("Leaderboard", "Scores, intervals, price and value per model (F6)",
+                            screen.action_show_leaderboard)
+        yield SystemCommand("History", "Search past runs; open one to reread and score it (F7)",
+                            screen.action_show_history)
+        pane = screen.grid.focused_pane()
+        if pane is not None and not pane.is_streaming and pane.answer_id is not None:
+            yield SystemCommand(f"Score {pane.label}", "Score the focused answer 1–10 (s)", pane.action_score)
         for pane in screen.grid.panes:
             yield SystemCommand(f"Show pane {pane.label}", "Focus (and show) this model's pane",
                                 lambda i=pane.index: screen.grid.show_pane(i))
