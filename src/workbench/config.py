@@ -21,6 +21,7 @@ from workbench.domain import (
     ModelInfo,
     Prices,
     ProviderConfig,
+    RoutingPolicy,
     UiSettings,
 )
 
@@ -34,7 +35,8 @@ _MODEL_KEYS = {
     "id", "provider", "name", "model", "input_per_m", "output_per_m", "cached_input_per_m",
     "routed", "vendor", "archetype", "id_published", "temperature",
 }
-_TOP_KEYS = {"providers", "models", "defaults", "ui", "keys"}
+_TOP_KEYS = {"providers", "models", "defaults", "ui", "keys", "routing"}
+_ROUTING_KEYS = ("easy", "medium", "hard")
 
 
 class ConfigError(Exception):
@@ -57,6 +59,7 @@ class Settings:
     ui: UiSettings = UiSettings()
     keymap: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
+    routing: RoutingPolicy = RoutingPolicy()
 
 
 def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
@@ -69,7 +72,7 @@ def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
     models: dict[str, ModelInfo] = {}
     raw_models: dict[str, dict] = {}
     _merge(builtin, BUILTIN_NAME, providers, models, raw_models)
-    defaults, ui, keymap = Defaults(), UiSettings(), {}
+    defaults, ui, keymap, routing = Defaults(), UiSettings(), {}, RoutingPolicy()
     if path is not None and path.exists():
         try:
             text = path.read_text("utf-8")
@@ -83,13 +86,20 @@ def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
         defaults = _parse_defaults(data.get("defaults", {}), path)
         ui = _parse_ui(data.get("ui", {}), path)
         keymap = _parse_keys(data.get("keys", {}), path)
+        routing = _parse_routing(data.get("routing", {}), path)
     elif path is not None and must_exist:
         raise ConfigError(path, "", "no such file")
     _check_references(providers, models, path or BUILTIN_NAME)
     for i, model_id in enumerate(defaults.models):
         if model_id not in models:
             raise ConfigError(path or BUILTIN_NAME, f"defaults.models[{i}]", f"unknown model id {model_id!r}")
-    return Settings(providers, models, defaults, ui, keymap, path)
+    # Checked after every model is merged: a policy may name a model the same file adds.
+    for level in _ROUTING_KEYS:
+        model_id = getattr(routing, level)
+        if model_id not in models:
+            raise ConfigError(path or BUILTIN_NAME, f"routing.{level}",
+                              f"unknown model id {model_id!r} (`workbench models` lists the ids)")
+    return Settings(providers, models, defaults, ui, keymap, path, routing)
 
 
 def _parse_toml_text(text: str, file: str | Path) -> dict[str, Any]:
@@ -225,6 +235,19 @@ def _parse_keys(table: Any, file: Path) -> dict[str, str]:
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise ConfigError(file, "keys", 'must map binding ids to keys, e.g. stop-streams = "escape"')
     return dict(table)
+
+
+def _parse_routing(table: Any, file: Path) -> RoutingPolicy:
+    """`[routing]`: any subset of easy/medium/hard; the rest keep the notes' default map."""
+    if not isinstance(table, dict):
+        raise ConfigError(file, "routing", 'must be a table, e.g. [routing] hard = "deepseek-r1"')
+    _reject_unknown(table, set(_ROUTING_KEYS), "routing", file)
+    chosen = {}
+    for level, value in table.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(file, f"routing.{level}", "must be a model id (a non-empty string)")
+        chosen[level] = value.strip()
+    return RoutingPolicy(**chosen)
 
 
 def _check_references(providers: dict, models: dict, file: str | Path) -> None:

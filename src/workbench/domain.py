@@ -73,6 +73,25 @@ class UiSettings:
 
 
 @dataclass(frozen=True)
+class RoutingPolicy:
+    """The `[routing]` table: the model id `workbench route` picks for each difficulty.
+
+    The default is the field notes' production map: the cheap workhorse for easy work, the
+    code-specialised model for medium work, the reasoning model for hard (algorithmic) work.
+    """
+
+    easy: str = "deepseek-v4-flash"
+    medium: str = "qwen3-coder-30b"
+    hard: str = "deepseek-r1"
+
+    def model_for(self, difficulty: str) -> str:
+        """The model id for 'easy', 'medium' or 'hard'."""
+        if difficulty not in ("easy", "medium", "hard"):
+            raise ValueError(f"unknown difficulty {difficulty!r}")
+        return str(getattr(self, difficulty))
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """One prompt as sent to one model."""
 

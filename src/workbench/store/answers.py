@@ -61,6 +61,10 @@ class StoredRun:
     suite: str | None
     source: str
     blind: bool
+    # Set for the runs of a suite session (migration 003); None/0 for free-form rounds.
+    kind: str | None = None
+    session_id: int | None = None
+    repeat: int = 0
 
 
 def create_run(
@@ -72,13 +76,20 @@ def create_run(
     suite: str | None = None,
     source: str = "tui",
     blind: bool = False,
+    kind: str | None = None,
+    session_id: int | None = None,
+    repeat: int = 0,
 ) -> int:
-    """Record a round's prompt and parameters; returns the run id."""
+    """Record a round's prompt and parameters; returns the run id.
+
+    ``kind``, ``session_id`` and ``repeat`` tie a run to a task kind and to one (task, repeat)
+    step of a suite session (``store.suite_sessions``)."""
     with store.transaction() as conn:
         cur = conn.execute(
-            "INSERT INTO runs (created_at, prompt, system, params_json, task, suite, source, blind)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            (_now(), prompt, system, json.dumps(params or {}, sort_keys=True), task, suite, source, int(blind)),
+            "INSERT INTO runs (created_at, prompt, system, params_json, task, suite, source, blind,"
+            " kind, session_id, repeat) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (_now(), prompt, system, json.dumps(params or {}, sort_keys=True), task, suite, source, int(blind),
+             kind, session_id, repeat),
         )
         return int(cur.lastrowid)
 
@@ -100,7 +111,13 @@ def row_to_run(row: Any) -> StoredRun:
         id=row["id"], created_at=row["created_at"], prompt=row["prompt"], system=row["system"],
         params=params if isinstance(params, dict) else {}, task=row["task"], suite=row["suite"],
         source=row["source"], blind=bool(row["blind"]),
+        # .get-style: a row from a query that leaves these columns out still converts
+        kind=_col(row, "kind"), session_id=_col(row, "session_id"), repeat=_col(row, "repeat") or 0,
     )
+
+
+def _col(row: Any, name: str) -> Any:
+    return row[name] if name in row.keys() else None
 
 
 def start_answer(store: Store, run_id: int, result: Any, blind_label: str | None = None) -> int:

@@ -30,6 +30,7 @@ class RoundScoring:
         self.screen = screen
         self.blind_next = False  # the toggle: applies from the next round
         self.round_blind = False  # the round on screen is blind and not yet revealed
+        self.saving: set[int] = set()  # answer ids whose score is being written
 
     # -- blind rounds ---------------------------------------------------------------------
     def toggle_blind(self) -> bool:
@@ -90,9 +91,14 @@ class RoundScoring:
             return
 
         async def save(entry: ScoreEntry | None) -> None:
-            if entry is not None:
-                await self._save(pane, answer_id, entry)
+            # focus first: the next key (n, say) may arrive before the write is done
             pane.view.focus()
+            if entry is not None:
+                self.saving.add(answer_id)
+                try:
+                    await self._save(pane, answer_id, entry)
+                finally:
+                    self.saving.discard(answer_id)
 
         screen.app.push_screen(ScoreScreen(f"Score {pane.display_name}", previous), save)
 
@@ -119,7 +125,8 @@ class RoundScoring:
         start = after.index + 1 if after is not None else 0
         for offset in range(len(panes)):
             pane = panes[(start + offset) % len(panes)]
-            if not pane.is_streaming and pane.score is None and is_scorable(pane.answer_text):
+            pending = pane.answer_id in self.saving
+            if not pane.is_streaming and pane.score is None and not pending and is_scorable(pane.answer_text):
                 self.screen.grid.show_pane(pane.index)
                 return
         self.screen.notify("Every answer with text is scored.", timeout=3)

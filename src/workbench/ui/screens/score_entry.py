@@ -44,7 +44,7 @@ class ScoreScreen(ModalScreen[ScoreEntry | None]):
     ScoreScreen Input.-short { width: 8; }
     ScoreScreen Input#score-note { width: 1fr; }
     ScoreScreen #score-mean { width: 1fr; color: $text-muted; padding-left: 2; }
-    ScoreScreen #score-error { color: $error; height: auto; }
+    ScoreScreen #score-error { color: $error; height: auto; width: 1fr; }
     ScoreScreen #score-help { color: $text-muted; }
     """
 
