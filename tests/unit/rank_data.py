@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from pathlib import Path
 
 from workbench.config import load_settings
 from workbench.domain import ModelInfo
@@ -17,22 +18,8 @@ NOTES_OVERALL = [
     ("Ga-Standard", 8.5),
 ]
 
-# seed/reference-scores.csv
-REFERENCE_CSV = """model,task,score,note
-DeepSeek V4 Flash,flatten,9.0,Clean recursive solution with type hints
-Qwen3-Coder-30B,flatten,9.0,Added iterative alternative + edge cases
-DeepSeek Coder,flatten,8.5,Correct but verbose
-Kimi K2.5,flatten,9.0,"Most readable, added docstring"
-DeepSeek-R1,flatten,9.5,Included complexity analysis
-DeepSeek V4 Flash,race-condition,9.0,Clear explanation + 3 fix options
-Qwen3-Coder-30B,race-condition,9.0,Added error handling
-DeepSeek Coder,race-condition,8.5,"Correct fix, minimal explanation"
-Qwen3-32B,race-condition,8.5,"Good fix, slightly verbose"
-DeepSeek-R1,dijkstra,9.5,"Perfect with type safety, priority queue"
-Qwen3-Coder-30B,dijkstra,9.0,"Strong, slightly less idiomatic TS"
-DeepSeek V4 Flash,dijkstra,8.5,"Worked, but type usage was a bit loose"
-Kimi K2.5,dijkstra,8.5,"Good code, overly defensive typing"
-"""
+# seed/reference-scores.csv, as the repo ships it for users
+REFERENCE_CSV = (Path(__file__).resolve().parents[2] / "examples" / "notes-per-task.csv").read_text("utf-8")
 TASK_ORDER = ["flatten", "race-condition", "dijkstra"]
 
 

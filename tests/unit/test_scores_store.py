@@ -27,6 +27,7 @@ from workbench.store.answers import (
     start_answer,
 )
 from workbench.store.history import escape_like, get_run_detail, list_runs
+from rank_data import REFERENCE_CSV  # the notes' per-task scores
 from workbench.ranking import build_leaderboard
 from workbench.store.imports import ScoreImportError, import_scores
 from workbench.store.scores import (
@@ -358,21 +359,6 @@ def test_search_matches_prompt_task_and_text_with_wildcards_escaped(store: Store
 
 # --- import --------------------------------------------------------------------------------
 
-REFERENCE_CSV = """model,task,score,note
-DeepSeek V4 Flash,flatten,9.0,Clean recursive solution with type hints
-Qwen3-Coder-30B,flatten,9.0,Added iterative alternative + edge cases
-DeepSeek Coder,flatten,8.5,Correct but verbose
-Kimi K2.5,flatten,9.0,"Most readable, added docstring"
-DeepSeek-R1,flatten,9.5,Included complexity analysis
-DeepSeek V4 Flash,race-condition,9.0,Clear explanation + 3 fix options
-Qwen3-Coder-30B,race-condition,9.0,Added error handling
-DeepSeek Coder,race-condition,8.5,"Correct fix, minimal explanation"
-Qwen3-32B,race-condition,8.5,"Good fix, slightly verbose"
-DeepSeek-R1,dijkstra,9.5,"Perfect with type safety, priority queue"
-Qwen3-Coder-30B,dijkstra,9.0,"Strong, slightly less idiomatic TS"
-DeepSeek V4 Flash,dijkstra,8.5,"Worked, but type usage was a bit loose"
-Kimi K2.5,dijkstra,8.5,"Good code, overly defensive typing"
-"""
 
 
 @pytest.fixture
