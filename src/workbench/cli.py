@@ -33,6 +33,7 @@ commands:
   import-scores  import published scores from a CSV (model,task,score,note)
   rank      the leaderboard: score, 95% interval, price, value; markdown/csv/json exports
   history   list and search past runs; --show RUN prints one, --open RUN opens it to score
+  route     which model the routing policy picks for a prompt, and why; --advise from your scores
 
 files:
   config    $WORKBENCH_CONFIG or --config, else <user config dir>/workbench/config.toml
@@ -106,8 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.history_cmd import add_parser as add_history
     from workbench.score_cmds import add_parsers as add_score_commands
 
+    from workbench.route_cmd import add_parser as add_route
+
     add_score_commands(sub, _add_common)
     add_history(sub, _add_common)
+    add_route(sub, _add_common)
     return parser
 
 
@@ -155,6 +159,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         run = {"score": score_cmds.run_score, "import-scores": score_cmds.run_import, "rank": score_cmds.run_rank}
         return run[args.command](settings, args)
+    if args.command == "route":
+        from workbench.route_cmd import run_route
+
+        return run_route(settings, args)
     if args.command == "history" and args.open is None:
         from workbench.history_cmd import run_history
 

@@ -102,7 +102,8 @@ DEMANDS: dict[str, str] = {
     "concurrency": r"\b(concurren\w*|parallel\w*|thread(s|ed|ing)?|race conditions?|async\w*|await|deadlocks?|"
                    r"mutex\w*|locks?|goroutines?|atomic\w*)\b",
     "distributed": r"\b(distributed|clusters?|consensus|microservices?|replicat\w*|shard\w*)\b",
-    "security": r"\b(secure\w*|security|vulnerab\w*|encrypt\w*|injection|xss|csrf|sanitiz\w*)\b",
+    "security": r"\b(secure\w*|security|vulnerab\w*|encrypt\w*|(sql|command|code|script) injection|"
+                r"injection attacks?|xss|csrf|sanitiz\w*)\b",
     "production": r"\b(production\w*|enterprise|robust\w*|fault[- ]toleran\w*|high availability)\b",
     "scale": r"\b(scal(e|es|able|ability|ing)|performance|performant|high[- ]throughput|low[- ]latency|"
              r"millions?|billions?|large datasets?|memory[- ]efficient)\b",
@@ -160,16 +161,15 @@ def split_code(prompt: str) -> tuple[str, list[tuple[str, str]]]:
 def _kind_scores(prose: str) -> dict[str, tuple[int, list[str]]]:
     out = {}
     for kind, rules in _COMPILED.items():
-        total, words = 0, []
+        total, found = 0, {}
         for pattern, weight in rules:
             m = pattern.search(prose)
             if m:
                 total += weight
-                word = " ".join(m.group(0).lower().split())
-                if word not in words:
-                    words.append(word)
+                found.setdefault(" ".join(m.group(0).lower().split()), m.start())
         if total:
-            out[kind] = (total, words)
+            # in the order they appear in the prompt, so the reason reads like the prompt
+            out[kind] = (total, sorted(found, key=found.__getitem__))
     return out
 
 

@@ -15,7 +15,7 @@ CORE_MODULES = [
     "workbench.ask_view", "workbench.cli", "workbench.models_cmd", "workbench.tokens", "workbench.safety",
     "workbench.local", "workbench.evidence", "workbench.blinding", "workbench.ranking", "workbench.rank_report",
     "workbench.frontier_plot", "workbench.store.scores", "workbench.store.history", "workbench.store.imports",
-    "workbench.score_cmds", "workbench.history_cmd",
+    "workbench.score_cmds", "workbench.history_cmd", "workbench.routing", "workbench.route_cmd",
 ]
 
 
