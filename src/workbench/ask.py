@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from workbench.catalog import UnknownModelError, resolve_models
+from workbench.catalog import UnknownModelError
 from workbench.config import Settings
 from workbench.domain import AnswerStatus, ChatRequest
 from workbench.runner import AnswerResult, make_client, new_result, stream_answer
@@ -29,9 +29,16 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     from workbench.cli import UsageError, prompt_from
 
     prompt = prompt_from(args.prompt)
+    from workbench.routing import RoutingError, is_routed, resolve_with_routed, route
+
     try:
-        models = resolve_models(settings, args.models or list(settings.defaults.models))
-    except UnknownModelError as exc:
+        models = resolve_with_routed(settings, args.models or list(settings.defaults.models))
+        for i, model in enumerate(models):
+            if is_routed(model):
+                decision = route(prompt, settings.routing, settings.models)
+                print(f"routed: {decision.reason}", file=sys.stderr)
+                models[i] = decision.model
+    except (UnknownModelError, RoutingError) as exc:
         raise UsageError(str(exc)) from None
     if args.temperature is not None and not 0 <= args.temperature <= 2:
         raise UsageError("--temperature must be between 0 and 2")

@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     _add_common(parser)
     parser.add_argument("-m", "--model", dest="models", action="append", metavar="MODEL",
-                        help="a model id (repeat for up to 10); default: [defaults].models of the config")
+                        help="a model id (repeat for up to 10; `routed` = the routing policy's pick per "
+                             "prompt); default: [defaults].models of the config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     ask = sub.add_parser("ask", help="stream one prompt to several models without the app",
@@ -213,10 +214,11 @@ class _LocalServers:
 
 
 def _run_tui(settings, args: argparse.Namespace) -> int:
-    from workbench.catalog import UnknownModelError, resolve_models
+    from workbench.catalog import UnknownModelError
+    from workbench.routing import resolve_with_routed
 
     try:
-        models = resolve_models(settings, getattr(args, "models", None) or list(settings.defaults.models))
+        models = resolve_with_routed(settings, getattr(args, "models", None) or list(settings.defaults.models))
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
     if len(models) > 10:

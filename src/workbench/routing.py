@@ -127,6 +127,40 @@ _CUE = re.compile(r"\b(must|should|needs? to|has to|handles?|supports?|ensure|wi
                   r"constraints?|requirements?)\b", re.IGNORECASE)
 
 
+# `-m routed` (or the model picker's "Routed" entry): a pane that sends each prompt to the model
+# the policy picks for it. It is not a model of the catalog; answers are saved under the model
+# that answered.
+ROUTED_ID = "routed"
+ROUTED = ModelInfo(id=ROUTED_ID, provider="", name="Routed", upstream=ROUTED_ID, routed=True)
+
+
+def is_routed(model: ModelInfo) -> bool:
+    """True for the policy's pseudo-model."""
+    return model.id == ROUTED_ID
+
+
+def resolve_with_routed(settings, ids) -> list[ModelInfo]:
+    """``catalog.resolve_models`` that also accepts ``routed`` (kept in its place in the order)."""
+    from workbench.catalog import resolve_models
+
+    others = resolve_models(settings, [i for i in ids if i != ROUTED_ID])
+    if ROUTED_ID not in ids:
+        return others
+    out, rest = [], iter(others)
+    seen = set()
+    for model_id in ids:
+        if model_id == ROUTED_ID:
+            if ROUTED_ID not in seen:
+                out.append(ROUTED)
+                seen.add(ROUTED_ID)
+        else:
+            model = next(rest, None)
+            if model is not None and model not in out:
+                out.append(model)
+    out.extend(m for m in rest if m not in out)
+    return out
+
+
 class RoutingError(ValueError):
     """A policy that names a model the catalog does not have."""
 

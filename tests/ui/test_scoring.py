@@ -164,3 +164,31 @@ async def test_an_answer_that_names_its_model_is_flagged(isolated_home, openai_s
         assert [p.model.id for p in flagged] == ["zephyr-1"]
         assert "names itself" in flagged[0].border_subtitle
         assert any("is not blind" in n.message for n in app._notifications)
+
+
+async def test_a_routed_pane_sends_the_prompt_to_the_policys_pick(isolated_home, openai_stub):
+    from servers.fixtures import stub_config_toml
+    from workbench.config import load_settings
+    from workbench.routing import resolve_with_routed
+    from workbench.ui.app import WorkbenchApp
+
+    openai_stub.script = {m: SSE(completion(f"Answer from {m}.")) for m in ("stub-a", "stub-b", "stub-c")}
+    path = isolated_home / "config" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(stub_config_toml(openai_stub.base_url, ["stub-a", "stub-b", "stub-c"])
+                    + '\n[routing]\neasy = "stub-a"\nmedium = "stub-b"\nhard = "stub-c"\n')
+    settings = load_settings(path)
+    app = WorkbenchApp(settings, resolve_with_routed(settings, ["stub-a", "routed"]),
+                       store_path=isolated_home / "data" / "test.sqlite3")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await send(pilot, "Implement Dijkstra's shortest path in TypeScript.")
+        await wait_round(pilot)
+        plain, routed = app.screen.grid.panes
+        assert routed.display_name == "Routed → stub-c" and "Routed → stub-c" in routed.border_title
+        assert "Answer from stub-c." in routed.view.rendered_text()
+        assert any("hard" in n.message for n in app._notifications)
+        await send(pilot, "Write a Python function that adds two numbers.")
+        await wait_round(pilot)
+        assert routed.display_name == "Routed → stub-a"
+    rows = _db(isolated_home).execute("SELECT model_id FROM answers ORDER BY id").fetchall()
+    assert rows == [("stub-a",), ("stub-c",), ("stub-a",), ("stub-a",)]

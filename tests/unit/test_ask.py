@@ -201,3 +201,15 @@ def test_plain_output_of_several_models_is_sanitized(openai_stub: StubServer, is
     assert "\x1b" not in proc.stdout and "\x9b" not in proc.stdout
     assert proc.stdout.count("Hi there") == 2
     assert "(stub-a)" in proc.stdout and "(stub-b)" in proc.stdout
+
+
+def test_ask_routed_sends_to_the_policys_pick_and_says_why(openai_stub: StubServer, isolated_home: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    openai_stub.script = {m: SSE(completion(f"from {m}")) for m in ("stub-a", "stub-b")}
+    path = write_stub_config(isolated_home, openai_stub.base_url, ["stub-a", "stub-b"])
+    path.write_text(path.read_text() + '\n[routing]\neasy = "stub-a"\nmedium = "stub-a"\nhard = "stub-b"\n')
+    code = main(["ask", "--json", "-m", "routed", "Implement Dijkstra's shortest path in TypeScript."])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert [r["model"] for r in json.loads(captured.out)["results"]] == ["stub-b"]
+    assert "routed: algorithm request" in captured.err and "hard → stub-b" in captured.err

@@ -18,6 +18,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo
+from workbench.routing import RoutingError, is_routed, route
 from workbench.runner import AnswerResult, new_result, stream_answer
 from workbench.ui.screens.model_picker import ModelPicker
 from workbench.ui.screens.options import OptionsScreen, RoundOptions
@@ -136,6 +137,15 @@ class CompareScreen(Screen):
         """Start (or restart) the stream of one pane."""
         assert self.request is not None
         model = pane.model
+        if is_routed(model):
+            try:
+                decision = route(self.request.prompt, self.app.settings.routing, self.app.settings.models)
+            except RoutingError as exc:
+                self.notify(f"Routed pane: {exc}", severity="error", timeout=6)
+                return
+            model = decision.model
+            if not pane.blind_label:
+                self.notify(decision.reason, title="Routed", timeout=6)
         if model.provider not in self.app.settings.providers:
             self.notify(f"{pane.display_name} cannot be called: its provider {model.provider!r} is not in the "
                         "config.", severity="error", timeout=6)

@@ -11,6 +11,7 @@ from textual.widgets.selection_list import Selection
 from workbench.catalog import format_price, key_status
 from workbench.config import Settings
 from workbench.domain import ModelInfo
+from workbench.routing import ROUTED, ROUTED_ID
 from workbench.safety import sanitize
 
 MAX_MODELS = 10
@@ -47,6 +48,10 @@ class ModelPicker(ModalScreen[list[ModelInfo] | None]):
             label = (f"{sanitize(model.name)}{' *' if model.routed else ''}  ·  {model.id}  ·  "
                      f"out {format_price(model.prices.output_per_m)}/M  ·  key {key_status(provider)}")
             selections.append(Selection(label, model.id, model.id in self.chosen_ids))
+        policy = self.settings.routing
+        selections.append(Selection(
+            f"Routed  ·  {ROUTED_ID}  ·  the routing policy picks per prompt: easy → {policy.easy}, "
+            f"medium → {policy.medium}, hard → {policy.hard}", ROUTED_ID, ROUTED_ID in self.chosen_ids))
         with Vertical():
             yield Label("Space toggles · Enter or Ctrl+S applies · Esc cancels · up to 10 models", id="picker-help")
             yield SelectionList[str](*selections, id="picker-list")
@@ -63,7 +68,7 @@ class ModelPicker(ModalScreen[list[ModelInfo] | None]):
         selected = set(self.query_one(SelectionList).selected)
         # keep the previous order for models that stay, then the new ones in catalog order
         order = [i for i in self.chosen_ids if i in selected] + [
-            i for i in self.settings.models if i in selected and i not in self.chosen_ids]
+            i for i in [*self.settings.models, ROUTED_ID] if i in selected and i not in self.chosen_ids]
         error = self.query_one("#picker-error", Label)
         if not order:
             error.update("Choose at least one model.")
@@ -71,4 +76,4 @@ class ModelPicker(ModalScreen[list[ModelInfo] | None]):
         if len(order) > MAX_MODELS:
             error.update(f"At most {MAX_MODELS} models take part in a round ({len(order)} chosen).")
             return
-        self.dismiss([self.settings.models[i] for i in order])
+        self.dismiss([ROUTED if i == ROUTED_ID else self.settings.models[i] for i in order])

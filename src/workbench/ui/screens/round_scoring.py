@@ -59,9 +59,10 @@ class RoundScoring:
         if any(is_scorable(p.answer_text) and p.score is None for p in panes):
             return
         self.round_blind = False
-        pairs = [f"{p.blind_label} = {p.model.name}" for p in panes if p.blind_label]
+        labels = {p: p.blind_label for p in panes if p.blind_label}
         for pane in panes:
             pane.set_blind(None)
+        pairs = [f"{label} = {pane.display_name}" for pane, label in labels.items()]
         self.screen.grid.refresh_tabs()
         if pairs:
             self.screen.notify("Revealed: " + ", ".join(pairs), title="Blind round scored", timeout=10)

@@ -9,6 +9,7 @@ from textual.message import Message
 from workbench.blinding import names_itself, redact
 from workbench.domain import AnswerStatus, ModelInfo
 from workbench.meter import MeterReading
+from workbench.routing import is_routed
 from workbench.runner import AnswerResult
 from workbench.safety import sanitize
 from workbench.store.answers import StoredAnswer
@@ -100,7 +101,19 @@ class AnswerPane(Vertical):
     @property
     def display_name(self) -> str:
         """The model's name, or 'Model A' while the round is blind."""
-        return f"Model {self.blind_label}" if self.blind_label else self.model.name
+        if self.blind_label:
+            return f"Model {self.blind_label}"
+        if is_routed(self.model):
+            answered = self.answer_model
+            return "Routed" if answered is self.model else f"Routed → {answered.name}"
+        return self.model.name
+
+    @property
+    def answer_model(self) -> ModelInfo:
+        """The model that wrote the answer shown (a routed pane's pick, not the pane's own)."""
+        if self.result is not None:
+            return self.result.model
+        return self.model
 
     @property
     def answer_id(self) -> int | None:
@@ -185,7 +198,7 @@ class AnswerPane(Vertical):
             return None
         reading = self.result.reading()
         served = self.result.served_model
-        shown = served and served != self.model.upstream and not self.blind_label
+        shown = served and served != self.answer_model.upstream and not self.blind_label
         note = f"served: {sanitize(served)}" if shown else ""
         self.meter.show(reading, note)
         return reading
@@ -196,7 +209,7 @@ class AnswerPane(Vertical):
         assert result is not None
         self.view.finish()
         self.status = result.status.value
-        self.self_named = names_itself(result.text, self.model)
+        self.self_named = names_itself(result.text, self.answer_model)
         if result.error is not None:
             prefix = "Failed" if result.status == AnswerStatus.ERROR else "Stopped"
             self.view.set_notice(f"{prefix}: {self.shown_error(result.error.message)}")
@@ -210,7 +223,7 @@ class AnswerPane(Vertical):
 
     def shown_error(self, message: str) -> str:
         """An error message as it may be shown: without model names in a blind round."""
-        return redact(message, [self.model], self.display_name) if self.blind_label else message
+        return redact(message, [self.answer_model], self.display_name) if self.blind_label else message
 
     def show_stored(self, answer: StoredAnswer, reading: MeterReading | None) -> None:
         """Show a saved answer (from history): its text, reasoning, status and meter."""
