@@ -34,6 +34,7 @@ commands:
   rank      the leaderboard: score, 95% interval, price, value; markdown/csv/json exports
   history   list and search past runs; --show RUN prints one, --open RUN opens it to score
   route     which model the routing policy picks for a prompt, and why; --advise from your scores
+  suite     task suites: list, show, and run one headless (resumable) — e.g. the notes' coding-2026
 
 files:
   config    $WORKBENCH_CONFIG or --config, else <user config dir>/workbench/config.toml
@@ -46,6 +47,7 @@ examples:
   echo "Explain this" | workbench ask -m qwen3-coder-30b -
   workbench --local
   workbench import-scores published.csv && workbench rank --format markdown
+  workbench suite run coding-2026 -m deepseek-v4-flash -m qwen3-coder-30b -m deepseek-r1
 """
 
 
@@ -109,10 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.score_cmds import add_parsers as add_score_commands
 
     from workbench.route_cmd import add_parser as add_route
+    from workbench.suite_cmd import add_parser as add_suite
 
     add_score_commands(sub, _add_common)
     add_history(sub, _add_common)
     add_route(sub, _add_common)
+    add_suite(sub, _add_common)
     return parser
 
 
@@ -127,10 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     from workbench.history_cmd import HistoryError
     from workbench.score_cmds import CommandError
     from workbench.store.db import StoreError
+    from workbench.suites import SuiteError
 
     try:
         return _dispatch(args)
-    except (UsageError, CommandError, HistoryError) as exc:
+    except (UsageError, CommandError, HistoryError, SuiteError) as exc:
         print(f"workbench: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `workbench rank | head`: the reader left, nothing to report
@@ -173,6 +178,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from workbench.ask import run_ask
 
             return run_ask(settings, args)
+        if args.command == "suite":
+            from workbench.suite_cmd import run_suite_command
+
+            return run_suite_command(settings, args)
         return _run_tui(settings, args)
 
 

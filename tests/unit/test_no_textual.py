@@ -16,6 +16,7 @@ CORE_MODULES = [
     "workbench.local", "workbench.evidence", "workbench.blinding", "workbench.ranking", "workbench.rank_report",
     "workbench.frontier_plot", "workbench.store.scores", "workbench.store.history", "workbench.store.imports",
     "workbench.score_cmds", "workbench.history_cmd", "workbench.routing", "workbench.route_cmd",
+    "workbench.suites", "workbench.store.suite_sessions", "workbench.suite_cmd", "workbench.suite_runner",
 ]
 
 
