@@ -19,7 +19,7 @@ from rich.text import Text
 
 from workbench.catalog import format_price, format_usd
 from workbench.meter_text import format_seconds
-from workbench.ranking import Interval, Leaderboard, LeaderRow, TaskResult
+from workbench.ranking import Interval, Leaderboard, LeaderRow, TaskEntry, TaskResult
 from workbench.safety import sanitize
 
 NONE = "—"
@@ -78,13 +78,48 @@ def tps_text(tps: float | None) -> str:
     return NONE if tps is None else f"{tps:.0f}"
 
 
+def duration_text(seconds: float) -> str:
+    """'4.2 s', '42 s', '2 min 31 s', '1 h 5 min', '2 d 3 h' (coarser units drop the finest)."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    n = round(seconds)
+    if n < 60:
+        return f"{n} s"
+    if n < 3600:
+        return f"{n // 60} min {n % 60} s"
+    if n < 86400:
+        return f"{n // 3600} h {n % 3600 // 60} min"
+    return f"{n // 86400} d {n % 86400 // 3600} h"
+
+
 def totals_text(board: Leaderboard) -> str:
-    """One line: the spend over every answer on the board."""
+    """One line: the spend and time over every answer on the board.
+
+    'Total spend: $0.0123 over 15 answers · 2 min 31 s of answer time · 12 min 4 s from first
+    to last run start'. Answer time is summed over answers (models answer in parallel, so it
+    can exceed the wall clock); the span is between run *starts*, as that is what the store
+    dates, so it leaves out the last run's own answering time.
+    """
     t = board.totals
     text = f"Total spend: {format_usd(t.spend_usd)} over {t.answers} answer{'s' if t.answers != 1 else ''}"
     if t.spend_unknown:
         text += f" (+ ? for {t.spend_unknown} with an unknown cost)"
+    if t.answers > t.untimed:
+        text += f" · {duration_text(t.answer_ms / 1000)} of answer time"
+        if t.untimed:
+            text += f" (+ ? for {t.untimed} without a time)"
+    span = t.span_s
+    if span is not None and span > 0:
+        text += f" · {duration_text(span)} from first to last run start"
     return text
+
+
+def task_score_text(entry: TaskEntry, with_n: bool = True) -> str:
+    """'9.5', or with repeats '8.0 (n=3, 6.5–9.0)' ('8.0 (6.5–9.0)' without n)."""
+    if entry.n < 2:
+        return str(entry.score_shown)
+    inside = ([f"n={entry.n}"] if with_n else []) + ([entry.spread_text] if entry.spread_text else [])
+    return f"{entry.score_shown} ({', '.join(inside)})"
 
 
 def _md(cell: str) -> str:
@@ -95,7 +130,8 @@ def _md(cell: str) -> str:
 # ---- Markdown ----------------------------------------------------------------------------
 
 def to_markdown(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> str:
-    """The notes' tables: Overall, then Evidence, then one table per task with its winner."""
+    """The notes' tables: Overall (flags explained below it), Evidence with total spend and
+    time, then one table per task (spread of repeats beside the score) with its winner."""
     rows = list(board.rows if rows is None else rows)
     out = ["## Overall", ""]
     if not board.has_scores:
@@ -120,8 +156,7 @@ def to_markdown(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> 
     for task in board.tasks:
         out += ["", f"## Task: {_md(task.task)}", "", "| Model | Score | Notes |", "|---|---|---|"]
         for e in task.entries:
-            score = f"{e.score_shown}" + (f" (n={e.n})" if e.n > 1 else "")
-            out.append(f"| {_md(e.name)} | {score} | {_md('; '.join(e.notes))} |")
+            out.append(f"| {_md(e.name)} | {task_score_text(e)} | {_md('; '.join(e.notes))} |")
         out += ["", f"Winner: {task.winner_text}"]
     return "\n".join(out) + "\n"
 
@@ -249,11 +284,12 @@ def task_table(task: TaskResult) -> Table:
     table.add_column("n", justify="right")
     table.add_column("Notes", overflow="fold")
     for e in task.entries:
-        table.add_row(Text(sanitize(e.name)), str(e.score_shown), str(e.n), Text(sanitize("; ".join(e.notes))))
+        table.add_row(Text(sanitize(e.name)), task_score_text(e, with_n=False), str(e.n),
+                      Text(sanitize("; ".join(e.notes))))
     table.caption = Text(f"Winner: {sanitize(task.winner_text)}", style="bold")
     return table
 
 
 def task_tables(board: Leaderboard) -> list[RenderableType]:
-    """The per-task tables, in the order the tasks were first run."""
+    """The per-task tables, in the board's task order (a suite's, else first run)."""
     return [task_table(t) for t in board.tasks]

@@ -11,14 +11,26 @@ import random
 import statistics
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 
 from workbench.domain import ModelInfo
 from workbench.evidence import IMPORTED, AnswerStat, ScoreRow
+from workbench.ranking_tasks import (
+    UNSTABLE_SPREAD,
+    TaskEntry,
+    TaskResult,
+    _dec,
+    _tenth,
+    task_order,
+    task_results,
+    unstable_reason,
+)
 
-TENTH = Decimal("0.1")
+__all__ = ["UNSTABLE_SPREAD", "Interval", "LeaderRow", "Leaderboard", "SORT_KEYS", "TaskEntry", "TaskResult",
+           "Totals", "build_leaderboard", "sort_rows"]
 MIN_SCORES_FOR_CI = 3
 ROUTED_REASON = "routing tier"
 
@@ -56,42 +68,31 @@ class LeaderRow:
 
 
 @dataclass(frozen=True)
-class TaskEntry:
-    """One model's result on one task."""
-
-    model_id: str
-    name: str
-    score: float
-    score_shown: Decimal
-    n: int
-    notes: tuple[str, ...]  # non-empty notes, latest first
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    """The per-task table: entries best first, and who won."""
-
-    task: str
-    entries: tuple[TaskEntry, ...]
-    winners: tuple[str, ...]
-
-    @property
-    def winner_text(self) -> str:
-        """'DeepSeek-R1', 'Tie — A & B' or 'Tie — A, B & C' (the notes' wording)."""
-        if not self.winners:
-            return "—"
-        if len(self.winners) == 1:
-            return self.winners[0]
-        return f"Tie — {', '.join(self.winners[:-1])} & {self.winners[-1]}"
-
-
-@dataclass(frozen=True)
 class Totals:
-    """Spend over every non-imported answer on the board."""
+    """Spend and time over every non-imported answer on the board."""
 
     spend_usd: Decimal
     answers: int
     spend_unknown: int
+    # Summed answer durations: models of one round answer in parallel, so this is the time
+    # spent waiting on models, not the time the study took (see ``span_s``).
+    answer_ms: int = 0
+    untimed: int = 0  # answers without a duration (cut off before one was recorded)
+    first_run_at: str | None = None  # ISO 8601, when the earliest answered run was created
+    last_run_at: str | None = None
+
+    @property
+    def span_s(self) -> float | None:
+        """Seconds from the first run's start to the last run's start; None for one run or a
+        run time that does not parse (the store writes ISO 8601, an old import may not)."""
+        if not self.first_run_at or not self.last_run_at or self.first_run_at == self.last_run_at:
+            return None
+        try:
+            first = datetime.fromisoformat(self.first_run_at)
+            last = datetime.fromisoformat(self.last_run_at)
+            return (last - first).total_seconds()
+        except (TypeError, ValueError):  # TypeError: one naive, one aware
+            return None
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,18 @@ def build_leaderboard(
     *,
     seed: int = 2026,
     resamples: int = 2000,
+    tasks: Sequence[str] = (),
 ) -> Leaderboard:
     """Turn the latest scores and the answers' spend and speed into a leaderboard.
 
     Every model with a score or an answer gets a row. The result does not depend on the
-    order of the input rows: everything is sorted before it is resampled.
+    order of the input rows: everything is sorted before it is resampled. ``tasks`` is a
+    suite's task order for the per-task results; tasks not in it follow in the order they
+    were first run.
+
+    Flags (``*``, and never best value): a routing tier; a model whose served model varied;
+    a model whose scores on one task differ by UNSTABLE_SPREAD (2.0 points) or more across
+    repeats (``ranking_tasks.unstable_reason``).
     """
     scores = sorted(scores, key=lambda s: (s.model_id, s.unit, s.scored_at, s.answer_id))
     answers = sorted(answers, key=lambda a: (a.model_id, a.run_at, a.answer_id))
@@ -130,25 +138,31 @@ def build_leaderboard(
     for a in answers:
         by_model_answers[a.model_id].append(a)
 
+    order = task_order(scores, answers, tasks)
     rows = []
     for model_id in sorted(set(by_model_scores) | set(by_model_answers)):
         rows.append(_row(model_id, by_model_scores[model_id], by_model_answers[model_id],
-                         models.get(model_id), seed, resamples))
+                         models.get(model_id), seed, resamples, order))
     rows = _mark_frontier_and_best(rows)
     rows.sort(key=_default_key)
 
     counted = [a for a in answers if a.status != IMPORTED]
+    run_times = sorted(a.run_at for a in counted if a.run_at)
     totals = Totals(
         spend_usd=sum((a.spend_usd for a in counted), Decimal(0)),
         answers=len(counted),
         spend_unknown=sum(1 for a in counted if a.cost_usd is None),
+        answer_ms=sum(a.duration_ms for a in counted if a.duration_ms is not None),
+        untimed=sum(1 for a in counted if a.duration_ms is None),
+        first_run_at=run_times[0] if run_times else None,
+        last_run_at=run_times[-1] if run_times else None,
     )
     names = {r.model_id: r.name for r in rows}
-    return Leaderboard(tuple(rows), _task_results(scores, names), totals)
+    return Leaderboard(tuple(rows), task_results(scores, names, order), totals)
 
 
 def _row(model_id: str, scores: list[ScoreRow], answers: list[AnswerStat], info: ModelInfo | None,
-         seed: int, resamples: int) -> LeaderRow:
+         seed: int, resamples: int, order: Sequence[str]) -> LeaderRow:
     mean = _mean_of_unit_means(scores)
     shown = _tenth(mean) if mean is not None else None
     ci = None
@@ -174,6 +188,9 @@ def _row(model_id: str, scores: list[ScoreRow], answers: list[AnswerStat], info:
     served = sorted({a.served_model for a in answers if a.served_model})
     if len(served) > 1:
         reasons.append(f"served model varied: {', '.join(served)}")
+    unstable = unstable_reason(scores, order)
+    if unstable:
+        reasons.append(unstable)
 
     return LeaderRow(
         model_id=model_id,
@@ -193,15 +210,6 @@ def _row(model_id: str, scores: list[ScoreRow], answers: list[AnswerStat], info:
         flag="*" if reasons else "",
         flag_reasons=tuple(reasons),
     )
-
-
-def _tenth(value: Decimal) -> Decimal:
-    return value.quantize(TENTH, rounding=ROUND_HALF_UP)
-
-
-def _dec(score: float) -> Decimal:
-    # str() first: 8.7 must be Decimal("8.7"), not its binary tail, or 8.75 could round down.
-    return Decimal(str(score))
 
 
 def _units(scores: list[ScoreRow]) -> list[list[float]]:
@@ -299,36 +307,6 @@ def _dominates(a: LeaderRow, b: LeaderRow) -> bool:
 
 def _default_key(r: LeaderRow) -> tuple:
     return (r.score is None, -(r.score or 0.0), r.value is None, -(r.value or 0), r.name.casefold(), r.model_id)
-
-
-def _task_results(scores: list[ScoreRow], names: Mapping[str, str]) -> tuple[TaskResult, ...]:
-    by_task: dict[str, dict[str, list[ScoreRow]]] = defaultdict(lambda: defaultdict(list))
-    first_run: dict[str, str] = {}
-    for s in scores:
-        if s.task is None:
-            continue  # a free-form prompt is not a task anyone else answered
-        by_task[s.task][s.model_id].append(s)
-        first_run[s.task] = min(first_run.get(s.task, s.run_at), s.run_at)
-    results = []
-    # Tasks in the order they were first run (a suite's order), then by id.
-    for task in sorted(by_task, key=lambda t: (first_run[t], t)):
-        entries = []
-        for model_id, rows in by_task[task].items():
-            mean = sum((_dec(r.score) for r in rows), Decimal(0)) / len(rows)
-            latest_first = sorted(rows, key=lambda r: (r.scored_at, r.answer_id), reverse=True)
-            entries.append(TaskEntry(
-                model_id=model_id,
-                name=names.get(model_id, model_id),
-                score=float(mean),
-                score_shown=_tenth(mean),
-                n=len(rows),
-                notes=tuple(r.note.strip() for r in latest_first if r.note.strip()),
-            ))
-        entries.sort(key=lambda e: (-e.score, e.name.casefold(), e.model_id))
-        best = max(e.score_shown for e in entries)
-        winners = tuple(e.name for e in entries if e.score_shown == best)
-        results.append(TaskResult(task, tuple(entries), winners))
-    return tuple(results)
 
 
 # key -> (what to compare, descending by default)

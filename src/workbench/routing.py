@@ -368,10 +368,10 @@ def _advice(kind: str, rows: list[LeaderRow], margin: float, min_n: int) -> Advi
         if r.price_per_m is None:
             notes.append(f"{r.name} is within the margin but its price is unknown, so it cannot be the cheapest")
         elif r.flag:
-            notes.append(f"{r.name}* is within the margin but is a {'; '.join(r.flag_reasons)}: "
-                         "its score is not one model's")
-    # A flagged row (routing tier, served model varied) is left out like `rank` leaves it out
-    # of best value: the next request may be served by another model.
+            notes.append(f"{r.name}* is within the margin but flagged ({'; '.join(r.flag_reasons)}): "
+                         "its score does not predict the next answer")
+    # A flagged row (routing tier, served model varied, unstable across repeats) is left out like
+    # `rank` leaves it out of best value: its next answer may be nothing like its average.
     priced = sorted((r for r in within if r.price_per_m is not None and not r.flag),
                     key=lambda r: (r.price_per_m, -(r.score or 0), -r.n, r.name.casefold(), r.model_id))
     best_text = " & ".join(r.name for r in tied) + f" at {top:.1f} (n={best.n})"

@@ -102,9 +102,17 @@ def run_rank(settings: Settings, args: argparse.Namespace) -> int:
             except ValueError:
                 raise CommandError(f"--{name}: {value!r} is not a date like 2026-11-27") from None
     filt = RankFilter(task=args.task, suite=args.suite, since=args.since, until=args.until, scorer=args.scorer)
+    tasks: list[str] = []
+    if args.suite:  # the report follows the suite's own task order
+        from workbench.suites import SuiteError, find_suite
+
+        try:
+            tasks = [t.id for t in find_suite(args.suite).tasks]
+        except SuiteError:
+            pass  # a suite no longer on disk: its runs still rank, in run order
     store = _open()
     try:
-        board = build_leaderboard(score_rows(store, filt), answer_stats(store, filt), settings.models)
+        board = build_leaderboard(score_rows(store, filt), answer_stats(store, filt), settings.models, tasks=tasks)
     finally:
         store.close()
     key = args.sort or "score"

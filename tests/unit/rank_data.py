@@ -48,10 +48,10 @@ def score(model_id: str, value: float, task: str | None = "t1", *, note: str = "
 
 def answer(model_id: str, *, status: str = "ok", cost: str | None = "0.001", ttft: int | None = 500,
            duration: int | None = 2500, out: int | None = 200, served: str | None = None,
-           price: str | None = None, run_at: str = "2026-03-01T09:00:00Z") -> AnswerStat:
+           price: str | None = None, run_at: str = "2026-03-01T09:00:00Z", task: str | None = "t1") -> AnswerStat:
     """One answer's spend and speed with sensible defaults."""
     answer_id = next(_counter)
-    return AnswerStat(answer_id=answer_id, run_id=answer_id, model_id=model_id, model_name=model_id, task="t1",
+    return AnswerStat(answer_id=answer_id, run_id=answer_id, model_id=model_id, model_name=model_id, task=task,
                       suite=None, status=status, served_model=served,
                       cost_usd=Decimal(cost) if cost is not None else None, ttft_ms=ttft, duration_ms=duration,
                       output_tokens=out, output_per_m=Decimal(price) if price is not None else None, run_at=run_at)

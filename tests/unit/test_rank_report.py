@@ -7,18 +7,21 @@ import io
 import json
 from decimal import Decimal
 
-from rank_data import NOTES_OVERALL, answer, catalog, id_of, overall_scores, reference_scores, score
+import pytest
+from rank_data import NOTES_OVERALL, TASK_ORDER, answer, catalog, id_of, overall_scores, reference_scores, score
 from rich.console import Console
 
 from workbench.rank_report import (
     CSV_COLUMNS,
     EMPTY_MESSAGE,
+    duration_text,
     task_tables,
     to_csv,
     to_json,
     to_markdown,
     to_rich_table,
 )
+from workbench.domain import ModelInfo, Prices
 from workbench.ranking import build_leaderboard
 
 # FACTS.md, "Published overall ranking", verbatim.
@@ -91,7 +94,8 @@ def test_markdown_evidence_shows_missing_intervals_and_unknown_costs() -> None:
     assert "| few | 1 | too few scores | too few scores | — | — | — |" in lines
     m_line = next(line for line in lines if line.startswith("| m | 3 |"))
     assert "| $0.0012 + ? (1 unknown) | 0.80s | 100 |" in m_line  # 200 tokens in 2.0 s
-    assert "Total spend: $0.0012 over 2 answers (+ ? for 1 with an unknown cost)" in lines
+    # both answers ran in one run at the same time: answer time, but no span to report
+    assert "Total spend: $0.0012 over 2 answers (+ ? for 1 with an unknown cost) · 5.6 s of answer time" in lines
 
 
 def test_markdown_escapes_pipes_and_newlines_in_user_text() -> None:
@@ -102,6 +106,67 @@ def test_markdown_escapes_pipes_and_newlines_in_user_text() -> None:
 def test_markdown_of_an_empty_board_says_what_to_do() -> None:
     text = to_markdown(build_leaderboard([], [], catalog()))
     assert EMPTY_MESSAGE in text and "| Rank |" not in text
+
+
+def test_markdown_task_rows_show_the_spread_of_repeats() -> None:
+    scores = [score("m", v, "t", run_id=i) for i, v in enumerate((6.5, 8.5, 9.0), 500)] + [score("one", 7.0, "t")]
+    lines = to_markdown(build_leaderboard(scores, [], {})).splitlines()
+    assert "| m | 8.0 (n=3, 6.5–9.0) |  |" in lines  # mean (6.5 + 8.5 + 9.0) / 3 = 8.0
+    assert "| one | 7.0 |  |" in lines
+
+
+def test_markdown_of_an_unstable_model_explains_its_flag_and_withholds_best_value() -> None:
+    models = {m: ModelInfo(m, "p", name, m, Prices(output_per_m=Decimal(p)))
+              for m, name, p in (("u", "Shaky", "0.2"), ("s", "Steady", "0.5"))}
+    scores = [score("u", v, "t") for v in (6.0, 9.0)] + [score("s", v, "t") for v in (8.0, 8.0)]
+    lines = to_markdown(build_leaderboard(scores, [], models)).splitlines()
+    assert "| 2 | Shaky | 7.5* | 0.20 | 37.5* |" in lines  # higher value, lower score
+    assert "| 1 | Steady | 8.0 | 0.50 | 16.0 (best value) |" in lines
+    assert "\\* Shaky: unstable across repeats: task t scores 6.0–9.0" in lines
+    assert "| Shaky | 7.5 (n=2, 6.0–9.0) |  |" in lines and "| Steady | 8.0 (n=2, 8.0–8.0) |  |" in lines
+
+
+def test_markdown_totals_give_spend_answer_time_and_span() -> None:
+    answers = [answer("a", cost="0.001", duration=60_000, run_at="2026-03-01T09:00:00Z"),
+               answer("b", cost="0.0013", duration=61_000, run_at="2026-03-01T09:12:04Z"),
+               answer("b", cost="0.001", duration=30_000, run_at="2026-03-01T09:05:00Z")]
+    lines = to_markdown(build_leaderboard([score("a", 8.0)], answers, {})).splitlines()
+    # 60 + 61 + 30 = 151 s of answer time; 09:00:00 → 09:12:04 is 724 s between run starts
+    assert ("Total spend: $0.0033 over 3 answers · 2 min 31 s of answer time "
+            "· 12 min 4 s from first to last run start") in lines
+
+
+def test_totals_say_how_many_answers_have_no_time() -> None:
+    answers = [answer("a", duration=4200), answer("a", status="cancelled", duration=None)]
+    text = to_markdown(build_leaderboard([score("a", 8.0)], answers, {}))
+    assert "over 2 answers · 4.2 s of answer time (+ ? for 1 without a time)\n" in text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (4.25, "4.2 s"), (42.4, "42 s"), (59.6, "1 min 0 s"), (151, "2 min 31 s"), (3900, "1 h 5 min"),
+    (183_600, "2 d 3 h"),
+])
+def test_duration_text(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text
+
+
+def test_the_study_report_in_suite_order_with_repeats() -> None:
+    # The notes' per-task scores with each answer scored again in a second repeat a day later:
+    # R1's flatten repeat drops to 7.0 (2.5 points: unstable), Kimi's moves by 1.0 (stable).
+    rows = reference_scores()
+    again = {"DeepSeek-R1": 7.0, "Kimi K2.5": 8.0}
+    repeats = [score(r.model_id, again.get(r.model_name, r.score), r.task, name=r.model_name,
+                     run_at=r.run_at.replace("T09", "T15")) for r in rows if r.task == "flatten"]
+    board = build_leaderboard(rows + repeats, [], catalog(), tasks=list(reversed(TASK_ORDER)))
+    text = to_markdown(board)
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith("## Task:")] == [
+        "## Task: dijkstra", "## Task: race-condition", "## Task: flatten"]
+    assert "| DeepSeek-R1 | 8.3 (n=2, 7.0–9.5) | Included complexity analysis |" in lines  # 8.25 half up
+    assert "| Kimi K2.5 | 8.5 (n=2, 8.0–9.0) | Most readable, added docstring |" in lines
+    assert "\\* DeepSeek-R1: unstable across repeats: task flatten scores 7.0–9.5" in lines
+    assert "\\* Kimi K2.5" not in text
+    assert "Winner: Tie — DeepSeek V4 Flash & Qwen3-Coder-30B" in text
 
 
 # ---- CSV and JSON ------------------------------------------------------------------------
@@ -169,3 +234,9 @@ def test_task_tables_carry_the_winner() -> None:
     assert len(texts) == 3
     assert "Task: race-condition" in texts[1] and "Winner: Tie — DeepSeek V4 Flash & Qwen3-Coder-30B" in texts[1]
     assert "Winner: DeepSeek-R1" in texts[2] and "Perfect with type safety" in texts[2]
+
+
+def test_task_table_shows_the_spread_beside_the_score() -> None:
+    text = render(task_tables(build_leaderboard([score("m", v, "t") for v in (6.5, 9.0)], [], {}))[0])
+    m = next(line for line in text.splitlines() if line.lstrip().startswith("m "))
+    assert "7.8 (6.5–9.0)" in m and m.split()[-1] == "2"  # 7.75 half up; n in its own column

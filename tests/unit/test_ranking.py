@@ -9,7 +9,7 @@ import pytest
 from rank_data import NOTES_OVERALL, answer, catalog, id_of, overall_scores, reference_scores, score
 
 from workbench.domain import ModelInfo, Prices
-from workbench.ranking import SORT_KEYS, Interval, TaskResult, build_leaderboard, sort_rows
+from workbench.ranking import SORT_KEYS, UNSTABLE_SPREAD, Interval, TaskResult, Totals, build_leaderboard, sort_rows
 
 D = Decimal
 
@@ -197,6 +197,121 @@ def test_value_interval_is_the_score_interval_over_the_price() -> None:
     models = {"m": ModelInfo("m", "p", "M", "m", Prices(output_per_m=D("0.5")))}
     row = build_leaderboard([score("m", v) for v in (7.0, 8.0, 9.0)], [], models).rows[0]
     assert row.value_ci == Interval(pytest.approx(row.ci.low * 2), pytest.approx(row.ci.high * 2))
+
+
+def test_interval_widens_with_the_spread_of_repeats_within_a_task() -> None:
+    # Same task means (8 and 8) for both models: only the scores within a task differ. A
+    # bootstrap over task means alone would give both the interval 8.0–8.0.
+    steady = [score("s", 8.0, t) for t in ("a", "b") for _ in range(3)]
+    shaky = [score("u", v, t) for t in ("a", "b") for v in (6.5, 8.0, 9.5)]
+    rows = {r.model_id: r for r in build_leaderboard(steady + shaky, [], {}).rows}
+    assert rows["s"].ci == Interval(8.0, 8.0)
+    assert rows["u"].score == rows["s"].score == 8.0
+    assert 6.5 <= rows["u"].ci.low < 8.0 < rows["u"].ci.high <= 9.5
+
+
+# ---- repeats: spread, flag, per-task entries ---------------------------------------------
+
+def test_a_model_stable_across_repeats_is_not_flagged() -> None:
+    row = build_leaderboard([score("m", v, "flatten") for v in (8.0, 9.0, 8.5)], [], {}).rows[0]
+    assert row.flag == "" and row.flag_reasons == ()
+
+
+def test_a_model_unstable_across_repeats_is_flagged_with_the_task_and_its_range() -> None:
+    row = build_leaderboard([score("m", v, "flatten") for v in (7.5, 6.0, 9.0)], [], {}).rows[0]
+    assert row.flag == "*"
+    assert row.flag_reasons == ("unstable across repeats: task flatten scores 6.0–9.0",)
+
+
+@pytest.mark.parametrize(("low", "high", "flagged"), [
+    (7.0, 9.0, True),   # exactly UNSTABLE_SPREAD: flagged
+    (6.7, 8.7, True),   # 2.0 in Decimal; in floats 8.7 - 6.7 = 1.9999999999999991
+    (7.5, 9.0, False),  # 1.5
+    (7.1, 9.0, False),  # 1.9 (a criteria mean can have more than one decimal)
+])
+def test_the_spread_threshold_edge(low: float, high: float, flagged: bool) -> None:
+    assert UNSTABLE_SPREAD == D("2.0")
+    row = build_leaderboard([score("m", low, "t"), score("m", high, "t")], [], {}).rows[0]
+    assert (row.flag == "*") is flagged, row.flag_reasons
+
+
+def test_spread_across_different_tasks_or_free_form_prompts_is_not_instability() -> None:
+    across_tasks = [score("m", 6.0, "a"), score("m", 9.0, "b")]
+    free_form = [score("f", 6.0, None, run_id=901), score("f", 9.0, None, run_id=901)]
+    rows = {r.model_id: r for r in build_leaderboard(across_tasks + free_form, [], {}).rows}
+    assert rows["m"].flag == "" and rows["f"].flag == ""
+
+
+def test_every_unstable_task_is_named_in_task_order() -> None:
+    scores = [score("m", v, "zeta", run_at="2026-03-01T09:00:00Z") for v in (5.0, 9.5)]
+    scores += [score("m", v, "alpha", run_at="2026-03-02T09:00:00Z") for v in (8.0, 6.0, 8.5)]
+    scores += [score("m", v, "steady", run_at="2026-03-03T09:00:00Z") for v in (8.0, 8.5)]
+    row = build_leaderboard(scores, [], {}).rows[0]
+    assert row.flag_reasons == ("unstable across repeats: task zeta scores 5.0–9.5, task alpha scores 6.0–8.5",)
+
+
+def test_an_unstable_model_cannot_be_best_value_and_keeps_its_value() -> None:
+    models = {m: ModelInfo(m, "p", m.upper(), m, Prices(output_per_m=D(p)))
+              for m, p in (("cheap", "0.2"), ("ok", "0.5"))}
+    scores = [score("cheap", v, "t") for v in (6.0, 10.0)] + [score("ok", v, "t") for v in (8.0, 8.5)]
+    rows = {r.model_id: r for r in build_leaderboard(scores, [], models).rows}
+    assert rows["cheap"].value == D("40.0") and rows["cheap"].flag == "*" and not rows["cheap"].best_value
+    assert rows["ok"].best_value and rows["ok"].value == D("16.6")  # 8.3 (8.25 half up) / 0.5
+
+
+def test_the_instability_reason_follows_the_routing_tier_reason() -> None:
+    models = {"r": ModelInfo("r", "p", "Router", "r", Prices(output_per_m=D("0.2")), routed=True)}
+    row = build_leaderboard([score("r", 6.0, "t"), score("r", 8.5, "t")], [], models).rows[0]
+    assert row.flag_reasons == ("routing tier", "unstable across repeats: task t scores 6.0–8.5")
+
+
+def test_task_entries_carry_the_lowest_and_highest_repeat() -> None:
+    scores = [score("m", v, "t") for v in (6.5, 9.0, 8.5)] + [score("one", 7.0, "t")]
+    entries = {e.model_id: e for e in build_leaderboard(scores, [], {}).tasks[0].entries}
+    m = entries["m"]
+    assert (m.n, m.score_shown, m.low, m.high, m.spread_text) == (3, D("8.0"), 6.5, 9.0, "6.5–9.0")
+    assert entries["one"].spread_text == ""  # a single score has no spread
+
+
+# ---- task order --------------------------------------------------------------------------
+
+def test_tasks_follow_a_given_suite_order_then_first_run() -> None:
+    scores = [score("m", 8.0, "extra", run_at="2026-03-01T08:00:00Z"),
+              score("m", 8.0, "dijkstra", run_at="2026-03-01T09:00:00Z"),
+              score("m", 8.0, "flatten", run_at="2026-03-01T10:00:00Z")]
+    by_run = build_leaderboard(scores, [], {})
+    assert [t.task for t in by_run.tasks] == ["extra", "dijkstra", "flatten"]
+    by_suite = build_leaderboard(scores, [], {}, tasks=["flatten", "race-condition", "dijkstra"])
+    assert [t.task for t in by_suite.tasks] == ["flatten", "dijkstra", "extra"]
+
+
+def test_task_order_counts_unscored_answers_of_earlier_repeats() -> None:
+    # Repeat 1 ran flatten then dijkstra; only repeat 2 of flatten was scored, after dijkstra.
+    scores = [score("m", 8.0, "dijkstra", run_at="2026-03-01T09:05:00Z"),
+              score("m", 8.0, "flatten", run_at="2026-03-01T09:10:00Z")]
+    answers = [answer("m", task="flatten", run_at="2026-03-01T09:00:00Z"),
+               answer("m", task="dijkstra", run_at="2026-03-01T09:05:00Z"),
+               answer("m", task="flatten", run_at="2026-03-01T09:10:00Z")]
+    assert [t.task for t in build_leaderboard(scores, answers, {}).tasks] == ["flatten", "dijkstra"]
+
+
+# ---- totals: spend and time --------------------------------------------------------------
+
+def test_totals_sum_answer_time_and_span_the_runs_leaving_out_imports() -> None:
+    answers = [answer("a", duration=60_000, run_at="2026-03-01T09:00:00Z"),
+               answer("b", duration=61_000, run_at="2026-03-01T09:12:04Z"),
+               answer("b", duration=None, run_at="2026-03-01T09:05:00Z"),
+               answer("c", status="imported", cost=None, duration=None, run_at="2026-01-01T00:00:00Z")]
+    t = build_leaderboard([], answers, {}).totals
+    assert (t.answers, t.answer_ms, t.untimed) == (3, 121_000, 1)
+    assert (t.first_run_at, t.last_run_at) == ("2026-03-01T09:00:00Z", "2026-03-01T09:12:04Z")
+    assert t.span_s == 724.0
+
+
+def test_no_span_for_one_run_or_an_unreadable_time() -> None:
+    assert Totals(D(0), 1, 0, first_run_at="2026-03-01T09:00:00Z", last_run_at="2026-03-01T09:00:00Z").span_s is None
+    assert Totals(D(0), 2, 0, first_run_at="2026-03-01", last_run_at="yesterday").span_s is None
+    assert Totals(D(0), 0, 0).span_s is None
 
 
 # ---- spend, speed, flags -----------------------------------------------------------------

@@ -302,7 +302,7 @@ def test_a_routing_tier_is_not_advised() -> None:
     rows = scores("tier", {"race": [9, 9, 9]}) + scores("flash", {"race": [9, 9, 9]})
     a = advise(rows, [], MODELS, KINDS)[0]
     assert a.model_id == "flash"
-    assert any(n.startswith("Tier* is within the margin but is a routing tier") for n in a.notes)
+    assert any(n.startswith("Tier* is within the margin but flagged (routing tier)") for n in a.notes)
 
 
 def test_units_without_a_kind_are_other_and_prices_come_from_answers() -> None:

@@ -23,6 +23,7 @@ from workbench.runner import AnswerResult, new_result, stream_answer
 from workbench.ui.screens.model_picker import ModelPicker
 from workbench.ui.screens.options import OptionsScreen, RoundOptions
 from workbench.ui.screens.round_scoring import RoundScoring
+from workbench.ui.screens.suite_driver import RunSpec, SuiteDriver
 from workbench.ui.widgets.answer_pane import AnswerPane
 from workbench.ui.widgets.pane_grid import PaneGrid
 from workbench.ui.widgets.prompt_bar import PromptBar
@@ -61,6 +62,8 @@ class CompareScreen(Screen):
         Binding("f5", "toggle_blind", "Blind", id="toggle-blind"),
         Binding("f6", "show_leaderboard", "Ranking", id="show-leaderboard"),
         Binding("f7", "show_history", "History", id="show-history"),
+        Binding("f8", "run_suite", "Suite", id="run-suite"),
+        Binding("f9", "next_task", "Next task", id="next-task"),
         Binding("alt+right", "next_pane", "Next pane", id="next-pane"),
         Binding("alt+left", "previous_pane", "Prev pane", id="previous-pane", show=False),
         Binding("i", "focus_prompt", "Prompt", id="focus-prompt", show=False),
@@ -85,6 +88,9 @@ class CompareScreen(Screen):
         self._since_checkpoint = 0.0
         self._flush_turn = 0
         self.scoring = RoundScoring(self)
+        self.suite = SuiteDriver(self)
+        self.spec: RunSpec | None = None  # the suite step of the round on screen, if any
+        self._suite_round_told = 0
 
     def compose(self):
         yield self.session_bar
@@ -107,6 +113,8 @@ class CompareScreen(Screen):
         return any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers_by_pane.values())
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "next_task":
+            return self.suite.active and not self.streaming
         if action == "stop_streams" and not self.streaming:
             # Escape with nothing to stop returns to the prompt (shown only while streaming).
             return True if self.grid.focused_pane() is not None else False
@@ -116,21 +124,31 @@ class CompareScreen(Screen):
     async def on_prompt_bar_submitted(self, message: PromptBar.Submitted) -> None:
         await self.start_round(message.text)
 
-    async def start_round(self, prompt: str) -> None:
-        """Cancel what still runs, then send ``prompt`` to every pane's model."""
+    async def start_round(self, prompt: str, spec: RunSpec | None = None) -> None:
+        """Cancel what still runs, then send ``prompt`` to every pane's model (or, for a suite
+        step, to the models ``spec`` names)."""
         await self.cancel_all()
-        await self.scoring.prepare_round(self.models)
+        await self.scoring.prepare_round(self.models, blind=spec.blind if spec else None)
         self.workers_by_pane.clear()
+        self.spec = spec
         self.round_no += 1
         opts = self.options
         self.request = ChatRequest(prompt=prompt, system=opts.system, temperature=opts.temperature,
                                    max_tokens=opts.max_tokens)
-        self.run_id = await self.app.save(
-            "create_run", prompt, opts.system,
-            {"temperature": opts.temperature, "max_tokens": opts.max_tokens}, None, None, "tui",
-            blind=self.scoring.round_blind)
+        params = {"temperature": opts.temperature, "max_tokens": opts.max_tokens}
+        if spec is None:
+            self.run_id = await self.app.save("create_run", prompt, opts.system, params, None, None, "tui",
+                                              blind=self.scoring.round_blind)
+        elif spec.run_id is not None:
+            self.run_id = spec.run_id  # a step begun before: its missing answers join its run
+            await self.suite.show_done_answers(spec)
+        else:
+            self.run_id = await self.app.save(
+                "create_run", prompt, opts.system, params, spec.task, spec.suite, "suite",
+                blind=spec.blind, kind=spec.kind, session_id=spec.session_id, repeat=spec.repeat)
         for pane in self.grid.panes:
-            self.launch(pane)
+            if spec is None or pane.model.id in spec.only:
+                self.launch(pane)
         self.refresh_bindings()
 
     def launch(self, pane: AnswerPane) -> None:
@@ -183,6 +201,10 @@ class CompareScreen(Screen):
                 # shielded: a cancelled worker must still record how its answer ended
                 await asyncio.shield(self.app.save("finish_answer", result.answer_id, result))
             self.scoring.reveal_if_done()
+            ended = not any(p.is_streaming for p in self.grid.panes)
+            if self.spec is not None and ended and self._suite_round_told != self.round_no:
+                self._suite_round_told = self.round_no  # once, though several panes may end together
+                await self.suite.round_ended()
 
     async def cancel_all(self) -> None:
         """Cancel every running stream and wait until each pane has finalised."""
@@ -227,11 +249,15 @@ class CompareScreen(Screen):
             if pane.is_streaming and result is not None and result.answer_id is not None:
                 await self.app.save("checkpoint_answer", result.answer_id, result.text, result.reasoning)
 
+    def update_session_bar(self) -> None:
+        """Refresh the top bar (totals, blind mode, suite progress)."""
+        self._update_session_bar()
+
     def _update_session_bar(self) -> None:
         totals = _Totals(self._ended.known_usd, self._ended.unknown, self._ended.tokens, self._ended.exact)
         for result in self.live_results:
             totals.add(result)
-        self.session_bar.show(blind=self.scoring.blind_next, round_no=self.round_no, temperature=self.options.temperature,
+        self.session_bar.show(suite=self.suite.status_line(), blind=self.scoring.blind_next, round_no=self.round_no, temperature=self.options.temperature,
                               system=self.options.system, known_usd=totals.known_usd, unknown=totals.unknown,
                               tokens=totals.tokens, exact=totals.exact)
 
@@ -333,6 +359,22 @@ class CompareScreen(Screen):
         from workbench.ui.screens.leaderboard import LeaderboardScreen
 
         self.app.push_screen(LeaderboardScreen())
+
+    def show_leaderboard_for_suite(self, suite_id: str) -> None:
+        """The leaderboard filtered to one suite (at the end of a suite session)."""
+        from workbench.evidence import RankFilter
+        from workbench.ui.screens.leaderboard import LeaderboardScreen
+
+        self.app.push_screen(LeaderboardScreen(RankFilter(suite=suite_id)))
+
+    def action_run_suite(self) -> None:
+        self.suite.pick()
+
+    async def action_next_task(self) -> None:
+        if self.streaming:
+            self.notify("Wait for the answers to end (Esc stops them).", severity="warning")
+            return
+        await self.suite.next_task()
 
     def action_show_history(self) -> None:
         from workbench.ui.screens.history import HistoryScreen

@@ -38,10 +38,11 @@ class RoundScoring:
         self.blind_next = not self.blind_next
         return self.blind_next
 
-    async def prepare_round(self, models: list[ModelInfo]) -> None:
-        """Before a round: shuffle and letter the panes when blind, restore them otherwise."""
+    async def prepare_round(self, models: list[ModelInfo], blind: bool | None = None) -> None:
+        """Before a round: shuffle and letter the panes when blind (``blind`` overrides the
+        toggle, for a suite session), restore them otherwise."""
         grid = self.screen.grid
-        if self.blind_next:
+        if self.blind_next if blind is None else blind:
             await grid.set_models(shuffled(models))
             for pane, label in zip(grid.panes, blind_labels(len(grid.panes))):
                 pane.set_blind(label)

@@ -21,10 +21,10 @@ class SessionBar(Widget):
         super().__init__(id="session-bar")
         self.state: tuple = ()
 
-    def show(self, *, blind: bool = False, round_no: int, temperature: float, system: str, known_usd: Decimal,
-             unknown: bool, tokens: int, exact: bool) -> None:
+    def show(self, *, suite: str = "", blind: bool = False, round_no: int, temperature: float, system: str,
+             known_usd: Decimal, unknown: bool, tokens: int, exact: bool) -> None:
         """Update the figures (refreshes only when they changed)."""
-        state = (round_no, temperature, system, known_usd, unknown, tokens, exact, blind)
+        state = (round_no, temperature, system, known_usd, unknown, tokens, exact, blind, suite)
         if state != self.state:
             self.state = state
             self.refresh()
@@ -32,15 +32,18 @@ class SessionBar(Widget):
     def render(self) -> Text:
         if not self.state:
             return Text(" workbench", style="bold")
-        round_no, temperature, system, known, unknown, tokens, exact, blind = self.state
+        round_no, temperature, system, known, unknown, tokens, exact, blind, suite = self.state
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" workbench", style="bold")
         if blind:
             text.append(" · BLIND", style="bold reverse")
-        text.append(f" · round {round_no}" if round_no else " · ready")
-        text.append(f" · temp {temperature:g} · sys: ")
-        first_line = sanitize(system).strip().splitlines()[0] if system.strip() else "none"
-        text.append(first_line[:24] + ("…" if len(first_line) > 24 else ""), style="italic")
+        if suite:  # the suite's progress matters more than its fixed settings
+            text.append(f" · {sanitize(suite)}", style="bold")
+        else:
+            text.append(f" · round {round_no}" if round_no else " · ready")
+            text.append(f" · temp {temperature:g} · sys: ")
+            first_line = sanitize(system).strip().splitlines()[0] if system.strip() else "none"
+            text.append(first_line[:24] + ("…" if len(first_line) > 24 else ""), style="italic")
         text.append(" · total ")
         cost = format_usd(known) + (" + unknown" if unknown else "")
         text.append(cost, style="bold")
