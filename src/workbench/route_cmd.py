@@ -26,9 +26,12 @@ def run_route(settings: Settings, args: argparse.Namespace) -> int:
     """Route a prompt, explain the policy or advise from scores; exit code 0."""
     from workbench.cli import UsageError
 
+    if args.suite and not args.advise and args.prompt is None and not args.explain_policy:
+        return _route_suite(settings, args)
     modes = [bool(args.prompt is not None), bool(args.advise), bool(args.explain_policy)]
     if sum(modes) != 1:
-        raise UsageError("route: give a PROMPT (or - for standard input), --advise or --explain-policy, one of them")
+        raise UsageError("route: give a PROMPT (or - for standard input), --suite ID, --advise or "
+                         "--explain-policy, one of them")
     if args.explain_policy:
         return _explain_policy(settings, as_json=args.json)
     if args.advise:
@@ -36,6 +39,27 @@ def run_route(settings: Settings, args: argparse.Namespace) -> int:
     if args.margin is not None or args.suite is not None:
         raise UsageError("route: --margin and --suite go with --advise")
     return _route(settings, args)
+
+
+def _route_suite(settings: Settings, args: argparse.Namespace) -> int:
+    """Route every task of a suite: which model the policy would send each one to, and why."""
+    from workbench.routing import RoutingError, route
+    from workbench.score_cmds import CommandError
+    from workbench.suites import SuiteError, find_suite
+
+    try:
+        suite = find_suite(args.suite)
+        decisions = [(task, route(task.message, settings.routing, settings.models)) for task in suite.tasks]
+    except (SuiteError, RoutingError) as exc:
+        raise CommandError(str(exc)) from None
+    if args.json:
+        print(json.dumps([{"task": t.id, "suite_kind": t.kind, "kind": d.classification.kind,
+                           "difficulty": d.classification.difficulty, "model": d.model.id, "reason": d.reason}
+                          for t, d in decisions], indent=2))
+        return 0
+    for task, decision in decisions:
+        print(sanitize(f"{task.id} ({task.kind}): {decision.reason}"))
+    return 0
 
 
 def _route(settings: Settings, args: argparse.Namespace) -> int:
@@ -213,6 +237,7 @@ def add_parser(sub, add_common) -> None:
                "  workbench route \"Implement Dijkstra's shortest path in TypeScript.\"\n"
                "  git diff | workbench route --json -\n"
                "  workbench route --explain-policy\n"
+               "  workbench route --suite coding-2026        # the choice for each task of a suite\n"
                "  workbench route --advise --margin 0.3 --suite coding-2026",
     )
     add_common(route)
@@ -222,6 +247,7 @@ def add_parser(sub, add_common) -> None:
     route.add_argument("--margin", type=float, metavar="POINTS", help="with --advise: points below the best (0.5)")
     route.add_argument("--min-n", type=int, default=3, metavar="N",
                        help="with --advise: fewer scores than this for a model is too thin to advise (3)")
-    route.add_argument("--suite", metavar="ID", help="with --advise: only runs of this suite")
+    route.add_argument("--suite", metavar="ID",
+                       help="alone: route every task of this suite; with --advise: only runs of this suite")
     route.add_argument("--explain-policy", action="store_true", help="print the policy in force and where it came from")
     route.add_argument("--json", action="store_true", help="print JSON")

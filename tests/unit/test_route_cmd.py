@@ -247,3 +247,14 @@ def test_advice_on_the_notes_scores_with_the_builtin_suite(tmp_path: Path, capsy
     # structural: V4 Flash (9.0 at $0.25) is within 0.5 of R1's 9.5 and the cheapest that is
     assert data["structural"]["model"] == "deepseek-v4-flash" and data["structural"]["best_model"] == "deepseek-r1"
     assert data["algorithm"]["model"] == "qwen3-coder-30b"  # 9.0, within 0.5 of R1's 9.5, at $0.35
+
+
+def test_route_suite_explains_the_choice_for_each_task_of_coding_2026(capsys) -> None:
+    from workbench.cli import main
+
+    assert main(["route", "--suite", "coding-2026"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ")[0] for line in lines] == ["flatten", "race-condition", "dijkstra", "go-review",
+                                                      "express-pagination"]
+    assert "→ easy → deepseek-v4-flash" in lines[0] and "→ hard → deepseek-r1" in lines[2]
+    assert main(["route", "--suite", "no-such-suite"]) == 2
