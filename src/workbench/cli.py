@@ -214,7 +214,9 @@ class _LocalServers:
             self.servers = start_local_servers(count, progress=lambda m: print(m, file=sys.stderr))
         except LocalServerError as exc:
             raise UsageError(str(exc)) from None
-        self.args.models = wanted
+        # a suite resumed without -m takes its session's models: don't impose the local ones
+        if not (self.args.command == "suite" and not self.args.models):
+            self.args.models = wanted
         return with_local_models(self.settings, [s.base_url for s in self.servers])
 
     def __exit__(self, *exc) -> None:

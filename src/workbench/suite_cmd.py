@@ -204,7 +204,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             runner.abandon()
             view.close()
             print(f"stopped: session {session.id} is saved; answers cut off are marked cancelled. Resume with "
-                  f"`workbench suite run {args.suite} --session {session.id}`", file=sys.stderr)
+                  f"`workbench suite run {args.suite} --session {session.id}"
+                  f"{' --local' if getattr(args, 'local', False) else ''}`", file=sys.stderr)
             return 130
         view.close()
         progress = session_progress(store, session, suite)

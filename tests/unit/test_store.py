@@ -124,7 +124,7 @@ def test_recover_orphans_marks_dead_writers_interrupted(tmp_path: Path) -> None:
     assert recover_orphans(store) == 1
     assert get_answer(store, mine).status == "streaming"  # this process is alive
     row = get_answer(store, orphan)
-    assert (row.status, row.text, row.error_kind) == ("interrupted", "text so far", "cut_off")
+    assert (row.status, row.text, row.error_kind) == ("interrupted", "text so far", "stopped")
     store.close()
 
 

@@ -410,6 +410,22 @@ def test_progress_counts_ok_and_error_as_done_and_redoes_interrupted_answers(sto
     assert next_steps(progress)[0] == Step("dijkstra", 0, ("priced", "no-input"))
 
 
+def test_an_answer_cut_off_by_the_provider_or_the_deadline_is_done_but_a_stopped_one_is_not(store: Store) -> None:
+    suite = parse_suite(GOOD, "mini.toml")
+    session = start_session(store, suite, ["priced", "no-input"])
+    one = step_run(store, session, "one")
+    add_answer(store, one, PRICED, AnswerStatus.INTERRUPTED)  # `suite run --timeout` cut it: kept as is
+    orphan = start_answer(store, one, new_result(NO_INPUT, PROVIDER, ChatRequest(prompt="p"), TokenCounter()))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=60)
+    with store.transaction() as conn:
+        conn.execute("UPDATE answers SET pid = ? WHERE id = ?", (dead.pid, orphan))
+    assert recover_orphans(store) == 1  # its workbench died: asked again
+    progress = session_progress(store, session, suite)
+    assert progress.steps[0].statuses == {"priced": "error", "no-input": "interrupted"}
+    assert next_steps(progress)[0] == Step("one", 0, ("no-input",))
+
+
 def test_progress_spend_is_the_known_part_and_time_leaves_out_pauses(store: Store) -> None:
     suite = parse_suite(GOOD, "mini.toml")
     session = start_session(store, suite, ["priced", "no-input"])

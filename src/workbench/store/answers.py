@@ -186,6 +186,11 @@ def answers_of_run(store: Store, run_id: int) -> list[StoredAnswer]:
     return [row_to_answer(r) for r in rows]
 
 
+# The error kind of an answer whose workbench died mid-stream (not the provider's doing): such an
+# answer is asked again when a suite session resumes, unlike one the provider cut off.
+STOPPED_KIND = "stopped"
+
+
 def recover_orphans(store: Store) -> int:
     """Mark answers left 'streaming' by a process that is gone as 'interrupted'."""
     with store.lock:
@@ -194,9 +199,9 @@ def recover_orphans(store: Store) -> int:
     if dead:
         with store.transaction() as conn:
             conn.executemany(
-                "UPDATE answers SET status = 'interrupted', error_kind = 'cut_off', "
+                "UPDATE answers SET status = 'interrupted', error_kind = ?, "
                 "error_message = 'the workbench stopped before the answer ended', updated_at = ? WHERE id = ?",
-                [(_now(), i) for i in dead],
+                [(STOPPED_KIND, _now(), i) for i in dead],
             )
     return len(dead)
 

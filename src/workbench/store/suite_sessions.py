@@ -5,7 +5,8 @@ id (one run per (task, repeat) step) and from their answers. So a session stoppe
 Ctrl+C, a closed terminal, kill -9 — resumes exactly where its saved answers stop:
 
 * a model is done with a step when one of its answers in the step's run ended ``ok`` or
-  ``error`` (a definitive provider error counts; asking again would fail the same way);
+  ``error`` (a definitive provider error counts; asking again would fail the same way), or
+  ``interrupted`` by the provider or the answer deadline (`--timeout`): a failed outcome too;
 * an answer that was ``cancelled``, or left ``streaming`` by a killed process (recovered as
   ``interrupted`` by ``answers.recover_orphans``), does not count: that model is asked again,
   and its new answer is added to the same run, as a retried pane adds one in the app.
@@ -25,7 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from workbench.store.answers import _alive, _now
+from workbench.store.answers import STOPPED_KIND, _alive, _now
 from workbench.store.db import Store
 
 DONE_STATUSES = ("ok", "error")
@@ -207,7 +208,7 @@ def session_progress(store: Store, session: SuiteSession, suite: Any) -> Progres
     with store.lock:
         rows = store.conn.execute(
             """SELECT r.id AS run_id, r.task, r.repeat, r.created_at AS run_at, a.id AS answer_id,
-                      a.model_id, a.status, a.cost_usd, a.input_cost_usd, a.output_cost_usd,
+                      a.model_id, a.status, a.error_kind, a.cost_usd, a.input_cost_usd, a.output_cost_usd,
                       a.updated_at, a.pid
                FROM runs r LEFT JOIN answers a ON a.run_id = r.id
                WHERE r.session_id = ? ORDER BY r.id, a.id""",
@@ -227,6 +228,10 @@ def session_progress(store: Store, session: SuiteSession, suite: Any) -> Progres
         spans[row["run_id"]] = (start, max(end, row["updated_at"]))
         answers += 1
         status = row["status"]
+        if status == "interrupted" and row["error_kind"] != STOPPED_KIND:
+            # cut off by the provider or by the answer deadline: a definitive (failed) outcome,
+            # unlike an answer whose workbench died, which is asked again
+            status = "error"
         failed += status == "error"
         if status == "streaming" and row["pid"] != os.getpid() and _alive(row["pid"]):
             busy.add(row["pid"])
