@@ -16,6 +16,7 @@ class HistoryError(Exception):
 
 def run_history(args: argparse.Namespace) -> int:
     """List runs, or show one (``--show``)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -43,14 +44,21 @@ def run_history(args: argparse.Namespace) -> int:
         console.print("No runs" + (" match." if args.query or args.task or args.model else
                                    " yet: `workbench` or `workbench ask` make them."))
         return 0
-    table = Table(title=f"{len(runs)} run(s), newest first", title_justify="left")
-    for title in ("Run", "When (UTC)", "Task", "Scored", "Cost", "Models", "Prompt"):
-        table.add_column(title, overflow="ellipsis", no_wrap=title != "Prompt")
+    # ids, times and counts never shrink; models and prompt share what is left, cut with "…"
+    table = Table(title=f"{len(runs)} run(s), newest first", title_justify="left", expand=True,
+                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    table.add_column("Run", no_wrap=True, min_width=3, justify="right")
+    table.add_column("When (UTC)", no_wrap=True, min_width=11)
+    table.add_column("Task", no_wrap=True, overflow="ellipsis", max_width=14)
+    table.add_column("Scored", no_wrap=True, min_width=6)
+    table.add_column("Cost", no_wrap=True, min_width=8)
+    table.add_column("Models", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
+    table.add_column("Prompt", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
     for run in runs:
         models = ", ".join(run.models)
         if run.blind and not run.revealed:
             models = f"blind: {models}"
-        table.add_row(str(run.id), run.created_at[:16].replace("T", " "), Text(sanitize(run.task or "—")),
+        table.add_row(str(run.id), run.created_at[5:16].replace("T", " "), Text(sanitize(run.task or "—")),
                       f"{run.scored}/{run.answers}", format_usd(run.cost_usd) + (" + ?" if run.cost_unknown else ""),
                       Text(sanitize(models)), Text(sanitize(run.prompt)))
     console.print(table)
