@@ -33,13 +33,27 @@ class Provider(Protocol):
         ...
 
 
+# kind → (module, class); imported on first use so one dialect's code loads only when needed
+ADAPTERS = {
+    "openai": ("workbench.providers.openai", "OpenAIProvider"),
+    "anthropic": ("workbench.providers.anthropic", "AnthropicProvider"),
+    "gemini": ("workbench.providers.gemini", "GeminiProvider"),
+    "ollama": ("workbench.providers.ollama", "OllamaProvider"),
+}
+
+
 def make_provider(config: ProviderConfig, api_key: str | None) -> Provider:
     """The adapter for a provider config."""
-    if config.kind == "openai":
-        from workbench.providers.openai import OpenAIProvider
+    import importlib
 
-        return OpenAIProvider(config, api_key)
-    raise errors.ProviderError(f"provider kind {config.kind!r} is not supported yet (only 'openai')")
+    entry = ADAPTERS.get(config.kind)
+    if entry is None:
+        raise errors.ProviderError(f"provider kind {config.kind!r} is not supported ({', '.join(ADAPTERS)})")
+    try:
+        module = importlib.import_module(entry[0])
+    except ImportError:
+        raise errors.ProviderError(f"provider kind {config.kind!r} is not available in this build") from None
+    return getattr(module, entry[1])(config, api_key)
 
 
 def redact(text: str, secret: str | None) -> str:

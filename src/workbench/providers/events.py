@@ -49,4 +49,14 @@ class StreamEnd:
     finish_reason: str | None = None
 
 
-StreamEvent = TextDelta | ReasoningDelta | UsageReport | ServedModel | StreamEnd
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """The request failed before any of the answer arrived and will be sent again."""
+
+    message: str  # e.g. "429 rate limited — retrying in 2 s (try 2 of 3)"
+    attempt: int  # the try about to be made, from 2
+    attempts: int  # tries in all
+    delay_s: float
+
+
+StreamEvent = TextDelta | ReasoningDelta | UsageReport | ServedModel | StreamEnd | RetryNotice
