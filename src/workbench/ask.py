@@ -64,7 +64,12 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
                             task=args.task, source="ask")
         for r in results:
             r.answer_id = start_answer(store, run_id, r)
-        mode = "json" if args.json else ("live" if sys.stdout.isatty() else "plain")
+        if args.json and getattr(args, "code_only", False):
+            raise UsageError("--json and -x do not go together (the JSON has each answer's whole text)")
+        if getattr(args, "code_only", False):
+            mode = "code"  # nothing printed while streaming; the code at the end
+        else:
+            mode = "json" if args.json else ("live" if sys.stdout.isatty() else "plain")
         try:
             asyncio.run(_stream_all(results, store, mode, args.timeout))
         except KeyboardInterrupt:
@@ -77,6 +82,8 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
         store.close()
     if mode == "json":
         print(json.dumps({"run_id": run_id, "results": [result_json(r) for r in results]}, ensure_ascii=False, indent=2))
+    elif mode == "code":
+        _print_code(results)
     elif mode == "plain" and len(results) > 1:
         pass  # printed as each finished
     else:
@@ -143,6 +150,23 @@ def _print_plain(result: AnswerResult) -> None:
         out.write(f"[{result.status.value}] {sanitize(result.error.message)}\n")
     out.write(sanitize(result.text).rstrip("\n") + "\n\n")
     out.flush()
+
+
+def _print_code(results: list[AnswerResult]) -> None:
+    """`ask -x`: the code blocks only; failures and empty answers are said on stderr."""
+    from workbench.code_blocks import code_only
+
+    for r in results:
+        code = code_only(r.text)
+        if r.error is not None:
+            print(f"{r.model.id}: [{r.status.value}] {sanitize(r.error.message)}", file=sys.stderr)
+        if not code:
+            print(f"{r.model.id}: no code block in the answer (answer id {r.answer_id})", file=sys.stderr)
+            continue
+        if len(results) > 1:
+            sys.stdout.write(f"# {r.model.id}\n")
+        sys.stdout.write(sanitize(code))
+    sys.stdout.flush()
 
 
 def _print_final(results: list[AnswerResult], mode: str) -> None:

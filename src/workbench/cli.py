@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens")
     ask.add_argument("--task", metavar="ID", help="label the run with a task id (for the leaderboard)")
     ask.add_argument("--json", action="store_true", help="print one JSON object with a `results` list")
+    ask.add_argument("-x", "--code", dest="code_only", action="store_true",
+                     help="print only the answers' code blocks (with several models, each under a `# model` line)")
     ask.add_argument("--timeout", type=float, metavar="S", help="give up on an answer after S seconds")
     ask.add_argument("prompt", metavar="PROMPT", help="the prompt; `-` reads it from standard input")
 

@@ -213,3 +213,18 @@ def test_ask_routed_sends_to_the_policys_pick_and_says_why(openai_stub: StubServ
     assert code == 0
     assert [r["model"] for r in json.loads(captured.out)["results"]] == ["stub-b"]
     assert "routed: algorithm request" in captured.err and "hard → stub-b" in captured.err
+
+
+def test_ask_x_prints_only_the_code_blocks(openai_stub: StubServer, isolated_home: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    answer = "Sure:\n\n```python\ndef f():\n    return '\x1b]0;pwned\x07'\n```\n\nand prose after.\n"
+    openai_stub.script = {"stub-a": SSE(completion(answer)), "stub-b": SSE(completion("No code, sorry."))}
+    write_stub_config(isolated_home, openai_stub.base_url, ["stub-a", "stub-b"])
+    assert main(["ask", "-x", "-m", "stub-a", "hi"]) == 0
+    out = capsys.readouterr().out
+    assert out == "def f():\n    return ''\n"  # the title-setting escape is gone, the code kept
+    assert main(["ask", "-x", "-m", "stub-a", "-m", "stub-b", "hi"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("# stub-a\ndef f():")
+    assert "stub-b: no code block in the answer" in captured.err
+    assert main(["ask", "-x", "--json", "-m", "stub-a", "hi"]) == 2
