@@ -32,6 +32,7 @@ class WorkbenchApp(App):
     TITLE = "workbench"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f1,question_mark", "help", "Help", id="show-help"),
     ]
 
     def __init__(self, settings: Settings, models: list[ModelInfo], *, store_path=None,
@@ -138,6 +139,12 @@ class WorkbenchApp(App):
                 if not pane.is_streaming:
                     yield SystemCommand(f"Retry {pane.label}", "Send the last prompt to this model again",
                                         pane.action_retry)
+
+    def action_help(self) -> None:
+        from workbench.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
         screen = self.screen

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo
 from workbench.routing import RoutingError, is_routed, route
 from workbench.runner import AnswerResult, new_result, stream_answer
+from workbench.ui.screens.answer_tools import AnswerTools
 from workbench.ui.screens.model_picker import ModelPicker
 from workbench.ui.screens.options import OptionsScreen, RoundOptions
 from workbench.ui.screens.round_scoring import RoundScoring
@@ -89,6 +90,7 @@ class CompareScreen(Screen):
         self._flush_turn = 0
         self.scoring = RoundScoring(self)
         self.suite = SuiteDriver(self)
+        self.tools = AnswerTools(self)
         self.spec: RunSpec | None = None  # the suite step of the round on screen, if any
         self._suite_round_told = 0
 
@@ -288,6 +290,9 @@ class CompareScreen(Screen):
 
     def on_answer_pane_next_unscored_requested(self, message: AnswerPane.NextUnscoredRequested) -> None:
         self.scoring.next_unscored(message.pane)
+
+    async def on_answer_pane_tool_requested(self, message: AnswerPane.ToolRequested) -> None:
+        await self.tools.handle(message.pane, message.tool)
 
     def adopt_run(self, run_id: int, models: list[ModelInfo], request: ChatRequest) -> None:
         """Make a reopened run the current one: retries add answers to it."""

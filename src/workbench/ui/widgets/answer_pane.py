@@ -32,6 +32,10 @@ class AnswerPane(Vertical):
         Binding("t", "toggle_reasoning", "Reasoning", id="toggle-reasoning"),
         Binding("s", "score", "Score", id="score-answer"),
         Binding("n", "next_unscored", "Next unscored", id="next-unscored"),
+        Binding("y", "tool('copy-answer')", "Copy", id="copy-answer"),
+        Binding("b", "tool('copy-block')", "Copy block", id="copy-block"),
+        Binding("w", "tool('save-block')", "Save block", id="save-block", show=False),
+        Binding("d", "tool('diff')", "Diff", id="diff-answers"),
     ]
 
     class RetryRequested(Message):
@@ -69,6 +73,14 @@ class AnswerPane(Vertical):
             super().__init__()
             self.pane = pane
 
+    class ToolRequested(Message):
+        """The user asked for copy, save or diff on this pane's answer."""
+
+        def __init__(self, pane: AnswerPane, tool: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.tool = tool
+
     def __init__(self, model: ModelInfo, index: int) -> None:
         super().__init__(id=f"pane-{index}", classes="answer-pane")
         self.model = model
@@ -83,6 +95,7 @@ class AnswerPane(Vertical):
         self.score: float | None = None
         self.stored: StoredAnswer | None = None  # a past answer reopened from history
         self.self_named: str | None = None
+        self._retry_shown = False
 
     def compose(self):
         yield self.view
@@ -170,12 +183,19 @@ class AnswerPane(Vertical):
 
     def accept(self, event) -> None:
         """Sink for the runner: buffer deltas only (the screen's timer renders)."""
-        from workbench.providers.events import ReasoningDelta, TextDelta
+        from workbench.providers.events import ReasoningDelta, RetryNotice, TextDelta
 
         if isinstance(event, TextDelta):
+            if self._retry_shown:
+                self._retry_shown = False
+                self.view.set_notice("")
             self.view.add_text(event.text)
         elif isinstance(event, ReasoningDelta):
             self.view.add_reasoning(event.text)
+        elif isinstance(event, RetryNotice):
+            # said in the pane itself: a long backoff must not look like a hang
+            self._retry_shown = True
+            self.view.set_notice(self.shown_error(event.message), style="warning")
 
     METER_PERIOD_S = 0.25
 
@@ -264,6 +284,9 @@ class AnswerPane(Vertical):
 
     def action_next_unscored(self) -> None:
         self.post_message(self.NextUnscoredRequested(self))
+
+    def action_tool(self, tool: str) -> None:
+        self.post_message(self.ToolRequested(self, tool))
 
     def action_toggle_reasoning(self) -> None:
         self.view.toggle_reasoning()

@@ -1,0 +1,134 @@
+"""Small keyboard pickers: a code block of an answer (to copy or save), another pane (to diff
+with), and the file a code block is saved to."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from workbench.code_blocks import CodeBlock
+from workbench.safety import sanitize
+
+_PICKER_CSS = """
+{cls} {{ align: center middle; }}
+{cls} > Vertical {{
+    width: 90%; max-width: 100; height: auto; max-height: 80%;
+    border: round $primary; background: $surface; padding: 0 1;
+}}
+{cls} OptionList {{ height: auto; max-height: 14; }}
+{cls} .hint {{ color: $text-muted; }}
+{cls} .problem {{ color: $error; height: auto; }}
+"""
+
+
+class _NumberedPicker(ModalScreen[int | None]):
+    """A list whose entries are picked by their number (1–9) or with ↑/↓ and Enter."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="picker-cancel")]
+
+    def __init__(self, title: str, entries: list[str], hint: str) -> None:
+        super().__init__()
+        self.title_text, self.entries, self.hint = title, entries, hint
+
+    def compose(self):
+        with Vertical():
+            yield OptionList(*[Option(f"{i}  {sanitize(text)}", id=str(i)) for i, text in enumerate(self.entries, 1)])
+            yield Label(self.hint, classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Vertical).border_title = self.title_text
+        options = self.query_one(OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    def on_key(self, event) -> None:
+        if event.character and event.character.isdigit() and 1 <= int(event.character) <= len(self.entries):
+            event.stop()
+            self.dismiss(int(event.character))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id))
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class BlockPicker(_NumberedPicker):
+    """Choose one of an answer's code blocks; returns its number."""
+
+    DEFAULT_CSS = _PICKER_CSS.format(cls="BlockPicker")
+
+    def __init__(self, title: str, blocks: list[CodeBlock]) -> None:
+        entries = [f"{b.language or 'text'} · {len(b.code.splitlines())} lines · {b.preview[:60]}" for b in blocks]
+        super().__init__(title, entries, "1–9 or ↑/↓ Enter picks · Esc cancels")
+
+
+class PanePicker(_NumberedPicker):
+    """Choose another pane (by its number on screen); returns the pane's number."""
+
+    DEFAULT_CSS = _PICKER_CSS.format(cls="PanePicker")
+
+    def __init__(self, title: str, labels: list[str]) -> None:
+        super().__init__(title, labels, "1–9 or ↑/↓ Enter picks · Esc cancels")
+
+
+class SaveBlockScreen(ModalScreen[Path | None]):
+    """Ask where to save a code block (a suggested name in the working directory); writes it."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="save-cancel")]
+    DEFAULT_CSS = _PICKER_CSS.format(cls="SaveBlockScreen") + """
+    SaveBlockScreen Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    """
+
+    def __init__(self, block: CodeBlock, suggested: Path) -> None:
+        super().__init__()
+        self.block, self.suggested = block, suggested
+        self._confirm_overwrite: Path | None = None
+
+    def compose(self):
+        with Vertical():
+            yield Label(f"Save code block {self.block.number} ({self.block.language or 'text'}, "
+                        f"{len(self.block.code.splitlines())} lines) to:")
+            yield Input(str(self.suggested), id="save-path")
+            yield Label("", classes="problem", id="save-problem")
+            yield Label("Enter saves · Esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Vertical).border_title = "Save code block"
+        self.query_one(Input).focus()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        problem = self.query_one("#save-problem", Label)
+        raw = event.value.strip()
+        if not raw:
+            problem.update("Type a file name.")
+            return
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            path = path / self.suggested.name
+        if path.exists() and self._confirm_overwrite != path:
+            self._confirm_overwrite = path
+            problem.update(f"{path} exists: Enter again to overwrite it.")
+            return
+        try:
+            await asyncio.to_thread(_write, path, self.block.code)
+        except OSError as exc:
+            problem.update(f"Cannot write {path}: {exc.strerror or exc}")
+            return
+        self.dismiss(path)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the model's text as it came (control characters included): a file is not a terminal
+    path.write_text(text, encoding="utf-8")
