@@ -89,7 +89,8 @@ async def test_one_failing_model_leaves_the_others_running(isolated_home, openai
 async def test_retry_reruns_only_the_focused_pane(isolated_home, openai_stub):
     openai_stub.script = {
         "stub-a": SSE(completion("A is fine.")),
-        "stub-b": [error_status(503, "busy"), SSE(completion("B on the second try."))],
+        # a 400 is not retried by itself (a 503 would be): the r key retries it
+        "stub-b": [error_status(400, "bad request"), SSE(completion("B on the second try."))],
     }
     app = make_app(isolated_home, openai_stub.base_url, ["stub-a", "stub-b"])
     async with app.run_test(size=(160, 40)) as pilot:

@@ -57,9 +57,10 @@ class CompareScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "stop_streams", "Stop", id="stop-streams"),
-        Binding("f2", "toggle_multiline", "Multi-line", id="toggle-multiline"),
+        # F2 and F4 are named in the prompt's placeholder: the footer keeps its room for the rest
+        Binding("f2", "toggle_multiline", "Multi-line", id="toggle-multiline", show=False),
         Binding("f3", "pick_models", "Models", id="pick-models"),
-        Binding("f4", "edit_options", "Options", id="edit-options"),
+        Binding("f4", "edit_options", "Options", id="edit-options", show=False),
         Binding("f5", "toggle_blind", "Blind", id="toggle-blind"),
         Binding("f6", "show_leaderboard", "Ranking", id="show-leaderboard"),
         Binding("f7", "show_history", "History", id="show-history"),

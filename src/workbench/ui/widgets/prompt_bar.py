@@ -46,7 +46,7 @@ class PromptBar(Vertical):
 
     def __init__(self) -> None:
         super().__init__(id="prompt-bar")
-        self.input = Input(placeholder="Type a prompt, Enter sends · F2 multi-line · F3 models · F4 options",
+        self.input = Input(placeholder="Type a prompt, Enter sends · F2 multi-line · F4 options · F1 keys",
                            id="prompt-input")
         self.area = PromptArea(id="prompt-area", soft_wrap=True, show_line_numbers=False)
         self.multiline = False
