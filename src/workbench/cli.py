@@ -35,6 +35,7 @@ commands:
   history   list and search past runs; --show RUN prints one, --open RUN opens it to score
   route     which model the routing policy picks for a prompt, and why; --advise from your scores
   suite     task suites: list, show, and run one headless (resumable) — e.g. the notes' coding-2026
+  prices    the prices in force and where each came from; `prices import FILE` (LiteLLM/OpenRouter JSON)
 
 files:
   config    $WORKBENCH_CONFIG or --config, else <user config dir>/workbench/config.toml
@@ -113,12 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.score_cmds import add_parsers as add_score_commands
 
     from workbench.route_cmd import add_parser as add_route
+    from workbench.prices_cmd import add_parser as add_prices
     from workbench.suite_cmd import add_parser as add_suite
 
     add_score_commands(sub, _add_common)
     add_history(sub, _add_common)
     add_route(sub, _add_common)
     add_suite(sub, _add_common)
+    add_prices(sub, _add_common)
     return parser
 
 
@@ -167,6 +170,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         run = {"score": score_cmds.run_score, "import-scores": score_cmds.run_import, "rank": score_cmds.run_rank}
         return run[args.command](settings, args)
+    if args.command == "prices":
+        from workbench.prices_cmd import run_prices
+
+        return run_prices(settings, args)
     if args.command == "route":
         from workbench.route_cmd import run_route
 

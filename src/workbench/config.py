@@ -29,7 +29,7 @@ BUILTIN_NAME = "<built-in catalog>"
 
 _PROVIDER_KEYS = {
     "kind", "base_url", "api_key_env", "api_key", "allow_inline_key",
-    "connect_timeout", "read_timeout",
+    "connect_timeout", "read_timeout", "max_retries", "ca_bundle",
 }
 _MODEL_KEYS = {
     "id", "provider", "name", "model", "input_per_m", "output_per_m", "cached_input_per_m",
@@ -73,6 +73,7 @@ def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
     raw_models: dict[str, dict] = {}
     _merge(builtin, BUILTIN_NAME, providers, models, raw_models)
     defaults, ui, keymap, routing = Defaults(), UiSettings(), {}, RoutingPolicy()
+    user_models: Any = []  # the user's own [[models]] tables: a price set there beats an import
     if path is not None and path.exists():
         try:
             text = path.read_text("utf-8")
@@ -83,12 +84,14 @@ def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
         if unknown:
             raise ConfigError(path, sorted(unknown)[0], f"unknown table or key (known: {', '.join(sorted(_TOP_KEYS))})")
         _merge(data, path, providers, models, raw_models)
+        user_models = data.get("models", [])
         defaults = _parse_defaults(data.get("defaults", {}), path)
         ui = _parse_ui(data.get("ui", {}), path)
         keymap = _parse_keys(data.get("keys", {}), path)
         routing = _parse_routing(data.get("routing", {}), path)
     elif path is not None and must_exist:
         raise ConfigError(path, "", "no such file")
+    _overlay_imported_prices(models, user_models)
     _check_references(providers, models, path or BUILTIN_NAME)
     for i, model_id in enumerate(defaults.models):
         if model_id not in models:
@@ -100,6 +103,21 @@ def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
             raise ConfigError(path or BUILTIN_NAME, f"routing.{level}",
                               f"unknown model id {model_id!r} (`workbench models` lists the ids)")
     return Settings(providers, models, defaults, ui, keymap, path, routing)
+
+
+def _overlay_imported_prices(models: dict[str, ModelInfo], user_models: Any) -> None:
+    """Lay prices from `workbench prices import` (<data dir>/prices.json) over the catalog.
+
+    An import beats the built-in catalog (it is newer), but a price the user's own config sets
+    beats an import (it was written on purpose). A damaged record is a one-line error naming it.
+    """
+    from workbench.prices import PriceRecordError, apply_imported, explicit_price_keys, load_record
+
+    try:
+        record = load_record()
+    except PriceRecordError as exc:
+        raise ConfigError(exc.file, exc.key, exc.problem) from None
+    models.update(apply_imported(models, record, explicit_price_keys(user_models)))
 
 
 def _parse_toml_text(text: str, file: str | Path) -> dict[str, Any]:
@@ -159,14 +177,33 @@ def _parse_provider(name: str, table: Any, file: str | Path) -> ProviderConfig:
         if value is not None and not value > 0:
             raise ConfigError(file, f"{where}.{key}", "must be a number of seconds > 0")
         timeouts[key] = float(value) if value is not None else default
+    max_retries = _opt(table, "max_retries", int, where, file)
+    # Capped: each retry can wait up to a minute, and a pane should not hang for an hour.
+    if max_retries is not None and not 0 <= max_retries <= 10:
+        raise ConfigError(file, f"{where}.max_retries", "must be a whole number from 0 to 10")
     return ProviderConfig(
         name=name,
         kind=kind,
         base_url=base_url.rstrip("/"),
         api_key_env=_opt(table, "api_key_env", str, where, file),
         api_key=api_key,
+        max_retries=max_retries if max_retries is not None else 2,
+        ca_bundle=_ca_bundle(table, where, file),
         **timeouts,
     )
+
+
+def _ca_bundle(table: dict, where: str, file: str | Path) -> str | None:
+    """`ca_bundle`: a PEM file, checked now so a typo is a config error, not a TLS failure later."""
+    value = _opt(table, "ca_bundle", str, where, file)
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_absolute() and isinstance(file, Path):
+        path = file.parent / path  # relative to the config file, not to wherever workbench runs
+    if not path.is_file():
+        raise ConfigError(file, f"{where}.ca_bundle", f"no such file {str(path)!r} (a PEM file of CA certificates)")
+    return str(path)
 
 
 def _parse_model(i: int, table: Any, file: str | Path) -> ModelInfo:

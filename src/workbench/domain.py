@@ -29,6 +29,10 @@ class ProviderConfig:
     api_key: str | None = field(default=None, repr=False)
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
+    #: Retries of a call that failed before its answer began (providers/retry.py): 2 = 3 tries.
+    max_retries: int = 2
+    #: Extra CA certificates (PEM file) trusted for this provider, e.g. a company gateway's.
+    ca_bundle: str | None = None
 
     @property
     def is_local(self) -> bool:

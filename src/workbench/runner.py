@@ -7,6 +7,8 @@ Used by the TUI (one worker per pane calls ``stream_answer``) and by ``workbench
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,15 +18,17 @@ from workbench.config import api_key_for
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
 from workbench.meter import Meter, MeterReading, estimate_prompt_tokens
 from workbench.providers import errors
-from workbench.providers.base import make_provider
+from workbench.providers.base import loopback_mounts, make_provider, tls_context
 from workbench.providers.events import (
     ReasoningDelta,
+    RetryNotice,
     ServedModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
     UsageReport,
 )
+from workbench.providers.retry import RetryPolicy, Sleep, stream_with_retries
 from workbench.tokens import TokenCounter
 
 EventSink = Callable[[StreamEvent], None]
@@ -45,6 +49,7 @@ class AnswerResult:
     error: errors.ProviderError | None = None
     finish_reason: str | None = None
     answer_id: int | None = None
+    retries: int = 0  # requests sent again after a failure before the answer began
 
     @property
     def text(self) -> str:
@@ -81,11 +86,17 @@ async def stream_answer(
     result: AnswerResult,
     sink: EventSink | None = None,
     deadline_s: float | None = None,
+    *,
+    sleep: Sleep | None = None,
+    rand: Callable[[], float] = random.random,
 ) -> AnswerResult:
     """Stream one answer into ``result``; never raises except CancelledError (after marking it).
 
-    A failure before any text is ``error``; after some text, ``interrupted`` (the partial text
-    is kept). Cancellation marks ``cancelled`` and re-raises so the task really ends.
+    A failure before the answer began is retried by the provider's policy (providers/retry.py;
+    the sink gets a ``RetryNotice`` before each wait); ``deadline_s`` bounds the whole,
+    retries included. A final failure before any text is ``error``; after some text,
+    ``interrupted`` (the partial text is kept). Cancellation marks ``cancelled`` and re-raises
+    so the task really ends. ``sleep`` and ``rand`` are test seams for the backoff.
     """
     meter = result.meter
     meter.start()
@@ -96,11 +107,19 @@ async def stream_answer(
                 f"no API key: set the environment variable {result.provider.api_key_env}"
             )
         provider = make_provider(result.provider, key)
-        async with asyncio.timeout(deadline_s):
-            async for event in provider.stream(client, result.model, result.request):
-                _apply(result, event)
-                if sink is not None:
-                    sink(event)
+        policy = RetryPolicy(max_retries=result.provider.max_retries)
+        loop = asyncio.get_running_loop()
+        deadline_at = loop.time() + deadline_s if deadline_s is not None else None
+        async with _client_for(client, result.provider) as http, asyncio.timeout(deadline_s):
+            events = stream_with_retries(
+                lambda: provider.stream(http, result.model, result.request),
+                policy, sleep=sleep, rand=rand, clock=loop.time, deadline_at=deadline_at,
+            )
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    _apply(result, event)
+                    if sink is not None:
+                        sink(event)
         result.status = AnswerStatus.OK
     except asyncio.CancelledError:
         result.status = AnswerStatus.CANCELLED
@@ -133,12 +152,36 @@ def _apply(result: AnswerResult, event: StreamEvent) -> None:
         result.served_model = event.name
     elif isinstance(event, StreamEnd):
         result.finish_reason = event.finish_reason
+    elif isinstance(event, RetryNotice):
+        result.retries += 1
 
 
-def make_client(max_streams: int = 10) -> httpx.AsyncClient:
-    """The one shared AsyncClient: enough connections for every pane at once."""
+def _client_for(client: httpx.AsyncClient, provider: ProviderConfig) -> contextlib.AbstractAsyncContextManager:
+    """The shared client, or one of its own for a provider that trusts an extra CA: the CA is a
+    property of the TLS context, which httpx fixes per client."""
+    if provider.ca_bundle:
+        try:
+            return make_client(1, ca_bundle=provider.ca_bundle)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a file gone or not PEM
+            raise errors.ConnectError(f"TLS failure (cannot use ca_bundle {provider.ca_bundle}: {exc})") from None
+    return contextlib.nullcontext(client)
+
+
+def make_client(max_streams: int = 10, *, ca_bundle: str | None = None) -> httpx.AsyncClient:
+    """The one shared AsyncClient: enough connections for every pane at once.
+
+    Proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY: httpx's
+    ``trust_env``), but loopback hosts always go direct. The CA bundle is SSL_CERT_FILE,
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE if set, else certifi's, plus ``ca_bundle`` if given.
+    """
     limits = httpx.Limits(max_connections=max(20, max_streams * 2), max_keepalive_connections=max_streams)
-    return httpx.AsyncClient(timeout=httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=30.0), limits=limits)
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=30.0),
+        limits=limits,
+        verify=tls_context(ca_bundle),
+        trust_env=True,
+        mounts=loopback_mounts(),
+    )
 
 
 async def run_round(

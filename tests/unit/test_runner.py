@@ -207,9 +207,9 @@ async def test_round_one_failing_does_not_stop_the_other(openai_stub: StubServer
         await run_round(client, results, on_event=lambda r, e: seen.append((r.model.id, e)))
     good, bad = results
     assert good.status is AnswerStatus.OK and good.text == "fine answer"
-    assert bad.status is AnswerStatus.ERROR
+    assert bad.status is AnswerStatus.ERROR and bad.retries == 2  # retried twice, then given up
     assert isinstance(bad.error, errors.RateLimitError) and bad.error.retry_after == 3.0
-    assert {m for m, _ in seen} == {"good"}
+    assert {type(e).__name__ for m, e in seen if m == "bad"} == {"RetryNotice"}
 
 
 async def test_usage_with_unknown_input_price(openai_stub: StubServer) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import re
+import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
 import httpx
@@ -22,7 +24,9 @@ class Provider(Protocol):
     """A streaming chat adapter for one API dialect.
 
     ``stream`` yields typed events and raises only ``ProviderError`` subclasses (and
-    ``CancelledError``). Leaving the iterator early closes the HTTP response.
+    ``CancelledError``). Leaving the iterator early closes the HTTP response. The runner sends
+    the request again after a failure raised before the first event (providers/retry.py says
+    which; ``http_status_error`` and ``transport_error`` give errors what it reads).
     """
 
     kind: str
@@ -125,8 +129,109 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: Hosts never sent through a proxy, whatever NO_PROXY says: a local model server (Ollama,
+#: llama.cpp, vLLM, the test stubs) behind a corporate HTTP_PROXY would otherwise be asked for
+#: through the proxy, which cannot reach this machine's loopback.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "*.localhost", "[::1]")
+
+#: Environment variables naming a CA bundle, first found wins (SSL_CERT_FILE is OpenSSL's and
+#: httpx's; REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE are what corporate setups usually export).
+CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def loopback_mounts() -> dict[str, None]:
+    """httpx ``mounts`` that send loopback hosts direct (None = the client's own transport)."""
+    return {f"all://{host}": None for host in LOOPBACK_HOSTS}
+
+
+def tls_context(ca_bundle: str | None = None, environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
+    """The certificates to trust: a bundle from the environment (it replaces the default, as
+    for curl and requests) or certifi's; plus ``ca_bundle``, a provider's extra CA (added, so a
+    file with just the company's root is enough).
+
+    A variable naming a missing or unreadable file is skipped rather than fatal here: the app must still
+    start, and a wrong bundle shows as a "TLS failure" message on the call that needs it.
+    """
+    env = os.environ if environ is None else environ
+    context: ssl.SSLContext | None = None
+    for name in CA_ENV_VARS:
+        path = env.get(name)
+        if path and os.path.isfile(path):
+            try:
+                context = ssl.create_default_context(cafile=path)
+                break
+            except ssl.SSLError:  # not a PEM bundle: as if unset (see above)
+                continue
+    if context is None and env.get("SSL_CERT_DIR") and os.path.isdir(env["SSL_CERT_DIR"]):
+        context = ssl.create_default_context(capath=env["SSL_CERT_DIR"])
+    if context is None:
+        import certifi  # httpx's own default bundle (a dependency of httpx)
+
+        context = ssl.create_default_context(cafile=certifi.where())
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
+def request_timeout(config: ProviderConfig) -> httpx.Timeout:
+    """The per-request timeouts of a provider: ``read`` bounds the gap between two reads (a
+    stall between chunks as well as a wait for the headers); the answer's deadline, applied by
+    the runner, bounds the whole, since keep-alive comments re-arm ``read``."""
+    return httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout, write=30.0, pool=30.0)
+
+
+def http_status_error(status: int, message: str, headers: httpx.Headers, body: bytes = b"") -> errors.HTTPStatusError:
+    """The typed error for an HTTP error response, with what the retry policy needs.
+
+    Every status gets ``retry_after`` (a 503 or 529 may carry Retry-After too, not only a
+    429); ``retryable`` is set from ``x-should-retry`` (the OpenAI and Anthropic servers send
+    it) and to False for a 429 that says the quota is used up, which waiting does not fix.
+    """
+    retry_after = parse_retry_after(headers)
+    exc = errors.error_for_status(status, message, retry_after)
+    exc.retry_after = retry_after  # type: ignore[attr-defined]  # RateLimitError has it already
+    should = (headers.get("x-should-retry") or "").strip().lower()
+    if should in ("true", "false"):
+        exc.retryable = should == "true"  # type: ignore[attr-defined]
+    if status == 429 and _is_quota_error(body):
+        exc.retryable = False  # type: ignore[attr-defined]
+    return exc
+
+
+_QUOTA_CODES = {"insufficient_quota", "billing_error", "quota_exceeded"}
+
+
+def _is_quota_error(body: bytes) -> bool:
+    """True for a 429 whose body's error code or type says the credit or quota is used up."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return b"insufficient_quota" in body
+    err = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(err, dict):
+        return False
+    return any(isinstance(err.get(k), str) and err[k].lower() in _QUOTA_CODES for k in ("code", "type"))
+
+
 def transport_error(exc: httpx.HTTPError, *, started: bool, read_timeout: float) -> errors.ProviderError:
-    """The typed error for an httpx exception (``started``: the body had begun)."""
+    """The typed error for an httpx exception (``started``: the response headers had come).
+
+    Sets ``retryable`` for the retry policy: a failure before the response is worth a new try,
+    except an unknown host or a TLS failure, which another try will not fix.
+    """
+    error = _transport_error(exc, started=started, read_timeout=read_timeout)
+    if started:
+        error.retryable = False  # type: ignore[attr-defined]
+    elif isinstance(error, errors.ConnectError):
+        low = error.message.lower()
+        permanent = low.startswith(("unknown host", "tls failure")) and "temporary failure" not in low
+        error.retryable = not permanent  # type: ignore[attr-defined]
+    else:
+        error.retryable = True  # type: ignore[attr-defined]
+    return error
+
+
+def _transport_error(exc: httpx.HTTPError, *, started: bool, read_timeout: float) -> errors.ProviderError:
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectTimeout):
         return errors.ConnectError("connection timed out")
@@ -135,14 +240,38 @@ def transport_error(exc: httpx.HTTPError, *, started: bool, read_timeout: float)
     if isinstance(exc, httpx.TimeoutException):
         return errors.ReadTimeoutError(f"timed out ({type(exc).__name__})")
     if isinstance(exc, httpx.ConnectError):
-        low = detail.lower()
+        causes = _causes(exc)
+        # anyio reports only "All connection attempts failed"; the reason is in the chain.
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            return errors.ConnectError("connection refused (is the server running?)")
+        low = " | ".join(str(c) for c in causes).lower()
+        if any(isinstance(c, ssl.SSLError) for c in causes):
+            return errors.ConnectError(f"TLS failure ({_one_line(_last_detail(causes), 120)})")
         if "name or service not known" in low or "nodename nor servname" in low or "name resolution" in low or "getaddrinfo" in low:
-            return errors.ConnectError(f"unknown host ({_one_line(detail, 120)})")
+            return errors.ConnectError(f"unknown host ({_one_line(_last_detail(causes), 120)})")
         if "ssl" in low or "certificate" in low or "tls" in low:
             return errors.ConnectError(f"TLS failure ({_one_line(detail, 120)})")
         if "refused" in low:
             return errors.ConnectError("connection refused (is the server running?)")
-        return errors.ConnectError(f"cannot connect ({_one_line(detail, 120)})")
+        return errors.ConnectError(f"cannot connect ({_one_line(_last_detail(causes), 120)})")
     if started and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
         return errors.StreamCutError(f"the connection closed mid-stream ({_one_line(detail, 120)})")
     return errors.ConnectError(f"network error ({type(exc).__name__}: {_one_line(detail, 120)})")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from, outermost first (a few levels at most)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 8:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _last_detail(causes: list[BaseException]) -> str:
+    """The innermost non-empty message: the one that says what really failed."""
+    for cause in reversed(causes):
+        if str(cause):
+            return str(cause)
+    return type(causes[0]).__name__

@@ -4,6 +4,7 @@ DeepSeek, Ollama's /v1, llama.cpp, vLLM, LM Studio)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,8 +16,9 @@ from workbench.providers.base import (
     MAX_ERROR_BODY,
     _one_line,
     error_message_from_body,
-    parse_retry_after,
+    http_status_error,
     redact,
+    request_timeout,
     transport_error,
 )
 from workbench.providers.events import (
@@ -68,7 +70,7 @@ class OpenAIProvider:
     async def stream(self, client: httpx.AsyncClient, model: ModelInfo, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield the typed events of one streamed completion."""
         cfg = self.config
-        timeout = httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=30.0)
+        timeout = request_timeout(cfg)
         started = False
         try:
             async with client.stream(
@@ -116,9 +118,9 @@ class OpenAIProvider:
         message = error_message_from_body(response.status_code, response.headers.get("content-type", ""), body)
         if response.status_code == 404 and "model" not in message.lower():
             message += " (check the base_url and the model id)"
-        return errors.error_for_status(
-            response.status_code, redact(message, self._key), parse_retry_after(response.headers)
-        )
+        # The headers and body also decide whether the runner may retry (Retry-After on any
+        # status, x-should-retry, insufficient_quota): see providers/retry.py.
+        return http_status_error(response.status_code, redact(message, self._key), response.headers, body)
 
     async def _events(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
         decoder = SSEDecoder()
@@ -154,7 +156,7 @@ class OpenAIProvider:
         """A server that ignored `stream: true` and sent one JSON completion."""
         state = _ChunkState()
         try:
-            data = json.loads(body)
+            data = json.loads(body, parse_float=Decimal)
         except ValueError:
             raise errors.DecodeError("the server sent a body that is neither SSE nor JSON") from None
         events = list(state.parse_obj(data, self._key))
@@ -179,7 +181,8 @@ class _ChunkState:
 
     def parse(self, data: str, key: str | None) -> list[StreamEvent]:
         try:
-            obj = json.loads(data)
+            # Decimal, not float: OpenRouter's usage.cost must reach the meter digit for digit.
+            obj = json.loads(data, parse_float=Decimal)
         except ValueError:
             # Redact before cutting: a key echoed by the server must not leak, even in part (Q5).
             snippet = redact(data, key)[:80].replace("\n", " ")
@@ -232,25 +235,42 @@ def _usage(usage: dict[str, Any]) -> UsageReport:
     # Odd values (a string count, a details list) are skipped, not fatal: the answer itself
     # arrived fine, and a bad usage object only leaves the meter an estimate.
     details = _table(usage.get("prompt_tokens_details"))
-    cached = _count(details.get("cached_tokens")) or _count(usage.get("prompt_cache_hit_tokens")) or 0
+    hit = _count(usage.get("prompt_cache_hit_tokens"))  # DeepSeek
+    miss = _count(usage.get("prompt_cache_miss_tokens"))
+    cached = _count(details.get("cached_tokens")) or hit or 0
+    prompt = _count(usage.get("prompt_tokens"))
+    if prompt is None and hit is not None and miss is not None:
+        prompt = hit + miss  # DeepSeek: prompt_tokens = hit + miss (PROTOCOLS §1.6)
     reasoning = _count(_table(usage.get("completion_tokens_details")).get("reasoning_tokens"))
-    cost = usage.get("cost")
     return UsageReport(
-        input_tokens=_count(usage.get("prompt_tokens")),
+        input_tokens=prompt,
         output_tokens=_count(usage.get("completion_tokens")) or 0,
         reasoning_tokens=reasoning,
         cached_input_tokens=cached,
-        cost_usd=str(cost) if isinstance(cost, (int, float, str)) and not isinstance(cost, bool) else None,
+        cost_usd=_cost(usage.get("cost")),
     )
+
+
+def _cost(value: Any) -> str | None:
+    """OpenRouter's ``usage.cost`` (credits, 1 credit = 1 US$) as the exact decimal string."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        return None
+    try:
+        amount = Decimal(value)
+    except ArithmeticError:  # decimal.InvalidOperation: a string that is not a number
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return format(amount, "f")
 
 
 def _count(value: Any) -> int | None:
     """A token count from JSON, or None when it is missing or not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
     try:
         return int(value)
-    except (ValueError, OverflowError):  # NaN or Infinity (Python's json accepts both)
+    except (ValueError, OverflowError, ArithmeticError):  # NaN or Infinity (Python's json accepts both)
         return None
 
 

@@ -1,0 +1,202 @@
+"""Anthropic Messages streams for the tests: captured payloads, builders, and a local server.
+
+The captured streams are PROTOCOLS.md §2 byte for byte, except where noted. The server is
+the OpenAI stub (``openai_stub.py``: real sockets, chunked HTTP/1.1, pauses, stalls, cuts)
+answering ``POST …/messages`` instead of ``…/chat/completions``; its scripts are the same
+``SSE``/``Status``/``Hang`` replies, here carrying Anthropic's raw event-stream bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from servers.openai_stub import SSE, Hang, Recorded, Status, StubServer, _Handler, _QuietServer
+
+# anthropic-sdk-python tests/lib/streaming/fixtures/basic_response.txt, verbatim: note that it
+# ends without a blank line (nor a newline) after the last `data:` line.
+BASIC_RESPONSE = b"""event: message_start
+data: {"type":"message_start","message":{"id":"msg_4QpJur2dWWDjF6C758FbBw5vm12BaVipnK","type":"message","role":"assistant","content":[],"model":"claude-3-opus-latest","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":11,"output_tokens":1}}}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+event: ping
+data: {"type": "ping"}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" there"}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"!"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":0}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":6}}
+
+event: message_stop
+data: {"type":"message_stop"}"""
+
+# anthropic-sdk-python tests/fixtures/fable-fallback/stream-a-refusal.sse (trailing spaces inside
+# data lines kept). PROTOCOLS elides parts of the message_delta line ("..." and an `iterations`
+# list); they are filled in here with `stop_sequence: null` and no `iterations`. The capture
+# stops after message_delta; content_block_stop and message_stop are added so it completes.
+THINKING_RESPONSE = (
+    b'event: message_start\n'
+    b'data: {"type":"message_start","message":{"model":"claude-fable-5","id":"msg_fixture_a_0001",'
+    b'"type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,'
+    b'"stop_details":null,"usage":{"input_tokens":28,"cache_creation_input_tokens":0,'
+    b'"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,'
+    b'"ephemeral_1h_input_tokens":0},"output_tokens":5,"service_tier":"standard",'
+    b'"inference_geo":"global"}}               }\n\n'
+    b'event: content_block_start\n'
+    b'data: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"",'
+    b'"signature":""}  }\n\n'
+    b'event: content_block_delta\n'
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta",'
+    b'"thinking":"Simple educ"}             }\n\n'
+    b'event: content_block_delta\n'
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"signature_delta",'
+    b'"signature":"c3ludGhldGljLXNpZ25hdHVyZS1maXh0dXJlLWEtbm90LWEtcmVhbC1zaWduYXR1cmU="} }\n\n'
+    b'event: content_block_stop\n'
+    b'data: {"type":"content_block_stop","index":0}\n\n'
+    b'event: message_delta\n'
+    b'data: {"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null},'
+    b'"usage":{"input_tokens":28,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,'
+    b'"output_tokens":106,"output_tokens_details":{"thinking_tokens":67}}    }\n\n'
+    b'event: message_stop\n'
+    b'data: {"type":"message_stop"}\n\n'
+)
+
+# The official streaming doc's error event (HTTP 529's counterpart inside a stream).
+OVERLOADED_EVENT = b'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n'
+
+PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+
+
+# --- builders ------------------------------------------------------------------------------
+
+
+def ev(name: str, obj: Any) -> bytes:
+    """One event with its `event:` name, its JSON data, and the blank line."""
+    return f"event: {name}\ndata: {json.dumps(obj, ensure_ascii=False)}\n\n".encode()
+
+
+def message_start(model: str = "claude-stub-1", **usage: int) -> bytes:
+    """`message_start` with the given usage (default: 11 input, the placeholder 1 output)."""
+    usage = {"input_tokens": 11, "output_tokens": 1, **usage}
+    message = {"id": "msg_stub", "type": "message", "role": "assistant", "content": [], "model": model,
+               "stop_reason": None, "stop_sequence": None, "usage": usage}
+    return ev("message_start", {"type": "message_start", "message": message})
+
+
+def block_start(index: int, block_type: str = "text") -> bytes:
+    """`content_block_start` of an empty text or thinking block."""
+    block = {"type": "text", "text": ""} if block_type == "text" else {"type": block_type, block_type: ""}
+    return ev("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})
+
+
+def text_delta(text: str, index: int = 0) -> bytes:
+    """A `text_delta`."""
+    return ev("content_block_delta", {"type": "content_block_delta", "index": index,
+                                      "delta": {"type": "text_delta", "text": text}})
+
+
+def thinking_delta(text: str, index: int = 0) -> bytes:
+    """A `thinking_delta`."""
+    return ev("content_block_delta", {"type": "content_block_delta", "index": index,
+                                      "delta": {"type": "thinking_delta", "thinking": text}})
+
+
+def block_stop(index: int = 0) -> bytes:
+    """`content_block_stop`."""
+    return ev("content_block_stop", {"type": "content_block_stop", "index": index})
+
+
+def message_delta(output_tokens: int, stop_reason: str | None = "end_turn", **usage: Any) -> bytes:
+    """`message_delta`: ``output_tokens`` is the cumulative total, as the API sends it."""
+    return ev("message_delta", {"type": "message_delta",
+                                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                                "usage": {"output_tokens": output_tokens, **usage}})
+
+
+MESSAGE_STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+
+
+def message(text: str, *, model: str = "claude-stub-1", input_tokens: int = 11, output_tokens: int = 7,
+            stop: bool = True, **usage: int) -> list[bytes]:
+    """The items of a normal one-block text answer (one delta per word)."""
+    words = text.split(" ")
+    pieces = [w + " " for w in words[:-1]] + words[-1:]
+    items = [message_start(model, input_tokens=input_tokens, **usage), block_start(0)]
+    items += [text_delta(p) for p in pieces if p]
+    items += [block_stop(0), message_delta(output_tokens)]
+    if stop:
+        items.append(MESSAGE_STOP)
+    return items
+
+
+def anthropic_error(status: int, error_type: str, message: str, *, headers: dict[str, str] | None = None) -> Status:
+    """An Anthropic-shaped JSON error response."""
+    body = {"type": "error", "error": {"type": error_type, "message": message}, "request_id": "req_stub"}
+    return Status(status, body, headers=headers or {})
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+class _MessagesHandler(_Handler):
+    """The stub's handler, routed at `…/messages`."""
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        recorded = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        with self.stub._lock:
+            self.stub.requests.append(recorded)
+        if not self.path.rstrip("/").endswith("/messages"):
+            self._whole(anthropic_error(404, "not_found_error", f"no route {self.path}"))
+            return
+        reply = self.stub.reply_for(recorded)
+        try:
+            if isinstance(reply, Hang):
+                self._wait_until_gone()
+                self.close_connection = True
+            elif isinstance(reply, Status):
+                self._whole(reply)
+            else:
+                self._stream(reply)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            self.close_connection = True  # the client left; nothing to tell it
+
+
+class AnthropicStub(StubServer):
+    """A `StubServer` speaking the Messages API; scripts as in ``openai_stub``."""
+
+    def __init__(self, script: Any = None) -> None:
+        super().__init__(script if script is not None else SSE(message("Hello from the stub.")))
+
+    def start(self) -> AnthropicStub:
+        """Bind and serve in a daemon thread."""
+        handler = type("_BoundMessagesHandler", (_MessagesHandler,), {"stub": self})
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="anthropic-stub", daemon=True)
+        self._thread.start()
+        return self
+
+
+@pytest.fixture
+def anthropic_stub() -> Iterator[AnthropicStub]:
+    """A started Anthropic stub; set ``.script`` in the test, read ``.requests`` after."""
+    with AnthropicStub() as server:
+        yield server
