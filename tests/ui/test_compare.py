@@ -277,3 +277,18 @@ async def test_empty_panes_say_what_to_do_until_a_prompt_is_sent(isolated_home, 
         await wait_round(pilot)
         assert "Waiting for a prompt" not in view.rendered_text() and "Hello there." in view.rendered_text()
         assert "round 1" in app.screen.session_bar.render().plain
+
+
+async def test_a_retry_is_said_in_its_pane(isolated_home, openai_stub, instant_retries):
+    from servers.openai_stub import chunk
+
+    openai_stub.script = {"stub-a": [error_status(429, "slow down", headers={"Retry-After": "2"}),
+                                     stall([chunk("", role="assistant")])]}
+    app = make_app(isolated_home, openai_stub.base_url, ["stub-a"])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await send(pilot, "Go")
+        pane = app.screen.grid.panes[0]
+        await wait_until(pilot, lambda: "retrying in 2 s" in pane.view.rendered_text())
+        assert "try 2 of 3" in pane.view.rendered_text() and instant_retries == [2.0]
+        await pilot.press("escape")
+        await wait_round(pilot)
