@@ -35,6 +35,7 @@ commands:
   history   list and search past runs; --show RUN prints one, --open RUN opens it to score
   route     which model the routing policy picks for a prompt, and why; --advise from your scores
   suite     task suites: list, show, and run one headless (resumable) — e.g. the notes' coding-2026
+  serve     the same app in a browser, on 127.0.0.1 (needs the `serve` extra)
   prices    the prices in force and where each came from; `prices import FILE` (LiteLLM/OpenRouter JSON)
 
 files:
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from workbench.route_cmd import add_parser as add_route
     from workbench.prices_cmd import add_parser as add_prices
+    from workbench.serve import add_parser as add_serve
     from workbench.suite_cmd import add_parser as add_suite
 
     add_score_commands(sub, _add_common)
@@ -122,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_route(sub, _add_common)
     add_suite(sub, _add_common)
     add_prices(sub, _add_common)
+    add_serve(sub, _add_common)
     return parser
 
 
@@ -170,6 +173,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         run = {"score": score_cmds.run_score, "import-scores": score_cmds.run_import, "rank": score_cmds.run_rank}
         return run[args.command](settings, args)
+    if args.command == "serve":  # each browser tab's app starts its own local servers
+        from workbench.serve import run_serve
+
+        return run_serve(settings, args)
     if args.command == "prices":
         from workbench.prices_cmd import run_prices
 

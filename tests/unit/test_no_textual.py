@@ -18,7 +18,7 @@ CORE_MODULES = [
     "workbench.score_cmds", "workbench.history_cmd", "workbench.routing", "workbench.route_cmd",
     "workbench.suites", "workbench.store.suite_sessions", "workbench.suite_cmd", "workbench.suite_runner",
     "workbench.prices", "workbench.prices_cmd", "workbench.code_blocks", "workbench.providers.anthropic",
-    "workbench.providers.gemini", "workbench.providers.ollama", "workbench.providers.retry",
+    "workbench.providers.gemini", "workbench.providers.ollama", "workbench.providers.retry", "workbench.serve",
 ]
 
 
