@@ -363,7 +363,7 @@ async def measure_workbench(args, expected: list[str]) -> None:
               "statuses": sorted({p.status for p in panes}),
               "blocks": sum(len(p.view.answer.splitter.finished) for p in panes),
               "lines": sum(p.view.answer.line_count for p in panes), "patches": args.patch,
-              "flush_hz": app.settings.ui.flush_hz, "counting": app.token_counter.method,
+              "flush_hz": app.settings.ui.frames_per_second(), "counting": app.token_counter.method,
               **({"trace": tracer.summary(ended)} if tracer else {})}, cleanup=home)
 
 

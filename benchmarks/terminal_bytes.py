@@ -47,7 +47,7 @@ from stream_server import DOCS, expected_text, start_server_process  # noqa: E40
 
 PANES = 4
 PROMPT = "Explain how to stream answers into a terminal UI, with code."
-READY_MARK = b"Type a prompt"  # the prompt bar's hint: the first frame is on the terminal
+READY_MARK = b"a prompt, Enter sends"  # the prompt bar's hint: the first frame is on the terminal
 WARMUP_S = 1.0  # after Enter: requests, first tokens, panes switching to streaming
 TAIL_S = 3.0  # after the last token is due: the final flush and meters
 COLORS = {  # what a terminal says about itself; Textual picks its colour system from it
@@ -133,13 +133,16 @@ def measure(args, base_url: str, flush_hz: float | None, expected: list[str]) ->
     """One fresh app: idle window, then one round; bytes and the store check."""
     home = Path(tempfile.mkdtemp(prefix="wb-bytes-"))
     write_config(home, base_url, PANES, flush_hz)
-    env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_CONFIG", "NO_COLOR", "COLORTERM")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WORKBENCH_CONFIG", "NO_COLOR", "COLORTERM", "SSH_CONNECTION", "SSH_TTY")}
+    if args.ssh:  # what sshd sets: the app then draws less often and stops blinking its cursor
+        env["SSH_CONNECTION"] = "127.0.0.1 50000 127.0.0.1 22"
     env.update({"WORKBENCH_HOME": str(home), "NO_PROXY": "127.0.0.1,localhost", "LANG": "C.UTF-8",
                 "COLUMNS": str(args.size[0]), "LINES": str(args.size[1]), **COLORS[args.colors]})
     env = {k: v for k, v in env.items() if v}
     command = [sys.executable, "-m", "workbench", *(a for i in range(PANES) for a in ("-m", f"bench-{i}"))]
     app = PtyApp(command, env, args.size, dump=bool(args.dump))
-    result: dict = {"flush_hz": flush_hz or 20.0}
+    result: dict = {"flush_hz": flush_hz or (8.0 if args.ssh else 20.0), "ssh": args.ssh}
     try:
         if not app.ready.wait(args.guard):
             return {**result, "error": f"the app never painted its prompt bar (exit {app.proc.poll()})"}
@@ -212,6 +215,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--colors", choices=sorted(COLORS), default="256", help="what the terminal claims (TERM/COLORTERM)")
     p.add_argument("--flush-hz", type=float, action="append",
                    help="[ui] flush_hz to measure (repeat for variants; default: the app's default)")
+    p.add_argument("--ssh", action="store_true", help="run the app as if over SSH (SSH_CONNECTION set)")
     p.add_argument("--idle", type=float, default=5.0, help="seconds of the idle baseline (default 5)")
     p.add_argument("--settle", type=float, default=2.0, help="seconds after the first frame before idle starts")
     p.add_argument("--runs", type=int, default=1, help="repeat the set")

@@ -264,7 +264,7 @@ def _parse_ui(table: Any, file: Path) -> UiSettings:
         raise ConfigError(file, "ui.flush_hz", "must be between 1 and 60")
     return UiSettings(
         theme=_opt(table, "theme", str, "ui", file) or UiSettings.theme,
-        flush_hz=float(flush_hz) if flush_hz is not None else UiSettings.flush_hz,
+        flush_hz=float(flush_hz) if flush_hz is not None else None,
     )
 
 

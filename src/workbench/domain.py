@@ -73,7 +73,18 @@ class UiSettings:
     """The `[ui]` table."""
 
     theme: str = "workbench-dark"
-    flush_hz: float = 20.0
+    flush_hz: float | None = None  # None: 20 Hz locally, 8 Hz over SSH (see `frames_per_second`)
+
+    def frames_per_second(self, environ: dict[str, str] | None = None) -> float:
+        """How often streamed text is drawn. Over SSH every repaint crosses the link: at 4 panes
+        × 100 tok/s, 20 Hz wrote ~65 kB/s to the terminal and 8 Hz about half that
+        (benchmarks/terminal_bytes.py), while text still moves smoothly."""
+        import os
+
+        if self.flush_hz is not None:
+            return self.flush_hz
+        env = os.environ if environ is None else environ
+        return 8.0 if ("SSH_CONNECTION" in env or "SSH_TTY" in env) else 20.0
 
 
 @dataclass(frozen=True)

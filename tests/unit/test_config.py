@@ -258,3 +258,11 @@ def test_workbench_home_unset_uses_platformdirs(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("WORKBENCH_HOME")
     assert paths.config_file() == platformdirs.user_config_path("workbench") / "config.toml"
     assert paths.data_dir() == platformdirs.user_data_path("workbench")
+
+
+def test_frames_per_second_is_lower_over_ssh_unless_configured():
+    from workbench.domain import UiSettings
+
+    assert UiSettings().frames_per_second({}) == 20.0
+    assert UiSettings().frames_per_second({"SSH_CONNECTION": "10.0.0.1 5000 10.0.0.2 22"}) == 8.0
+    assert UiSettings(flush_hz=30.0).frames_per_second({"SSH_TTY": "/dev/pts/1"}) == 30.0

@@ -103,7 +103,7 @@ class CompareScreen(Screen):
 
     async def on_mount(self) -> None:
         await self.grid.set_models(self.models)
-        hz = self.app.settings.ui.flush_hz
+        hz = self.app.settings.ui.frames_per_second()
         self._flush_period = 1 / hz
         self.flush_timer = self.set_interval(self._flush_period, self.flush_panes, name="flush-panes")
         self._update_session_bar()

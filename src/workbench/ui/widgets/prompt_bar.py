@@ -57,6 +57,14 @@ class PromptBar(Vertical):
         yield self.input
         yield self.area
 
+    def on_mount(self) -> None:
+        import os
+
+        if "SSH_CONNECTION" in os.environ or "SSH_TTY" in os.environ:
+            # a blinking cursor repaints twice a second forever: all an idle app sends over SSH
+            self.input.cursor_blink = False
+            self.area.cursor_blink = False
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.submit(event.value)
