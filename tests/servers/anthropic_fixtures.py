@@ -2,20 +2,19 @@
 
 The captured streams are PROTOCOLS.md §2 byte for byte, except where noted. The server is
 the OpenAI stub (``openai_stub.py``: real sockets, chunked HTTP/1.1, pauses, stalls, cuts)
-answering ``POST …/messages`` instead of ``…/chat/completions``; its scripts are the same
+routed at ``POST …/messages`` instead of ``…/chat/completions``; its scripts are the same
 ``SSE``/``Status``/``Hang`` replies, here carrying Anthropic's raw event-stream bytes.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from servers.openai_stub import SSE, Hang, Recorded, Status, StubServer, _Handler, _QuietServer
+from servers.openai_stub import SSE, Status, StubServer
 
 # anthropic-sdk-python tests/lib/streaming/fixtures/basic_response.txt, verbatim: note that it
 # ends without a blank line (nor a newline) after the last `data:` line.
@@ -154,45 +153,14 @@ def anthropic_error(status: int, error_type: str, message: str, *, headers: dict
 # --- the server ----------------------------------------------------------------------------
 
 
-class _MessagesHandler(_Handler):
-    """The stub's handler, routed at `…/messages`."""
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        recorded = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        with self.stub._lock:
-            self.stub.requests.append(recorded)
-        if not self.path.rstrip("/").endswith("/messages"):
-            self._whole(anthropic_error(404, "not_found_error", f"no route {self.path}"))
-            return
-        reply = self.stub.reply_for(recorded)
-        try:
-            if isinstance(reply, Hang):
-                self._wait_until_gone()
-                self.close_connection = True
-            elif isinstance(reply, Status):
-                self._whole(reply)
-            else:
-                self._stream(reply)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True  # the client left; nothing to tell it
-
-
 class AnthropicStub(StubServer):
-    """A `StubServer` speaking the Messages API; scripts as in ``openai_stub``."""
+    """A `StubServer` routed at `…/messages`, with Anthropic's 404 elsewhere; scripts as in
+    ``openai_stub``."""
 
     def __init__(self, script: Any = None) -> None:
-        super().__init__(script if script is not None else SSE(message("Hello from the stub.")))
-
-    def start(self) -> AnthropicStub:
-        """Bind and serve in a daemon thread."""
-        handler = type("_BoundMessagesHandler", (_MessagesHandler,), {"stub": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="anthropic-stub", daemon=True)
-        self._thread.start()
-        return self
+        super().__init__(script if script is not None else SSE(message("Hello from the stub.")),
+                         routes=("/messages",),
+                         not_found=lambda path: anthropic_error(404, "not_found_error", f"no route {path}"))
 
 
 @pytest.fixture

@@ -12,7 +12,17 @@ or, keeping the recorded requests::
     with StubServer(script) as stub:
         stub.base_url, stub.requests, stub.script = ...
 
-A *script* says what each ``POST …/chat/completions`` gets:
+The same server speaks the other dialects' routes (its replies are raw bytes, so the dialect
+is in the script)::
+
+    StubServer(script, routes=("/messages",))                                   # Anthropic
+    StubServer(script, routes=(":streamGenerateContent",), base_path="/v1beta")  # Gemini
+    StubServer(script, routes=("/api/chat",), base_path="")                     # Ollama
+
+A POST whose path (query string aside) ends in none of ``routes`` gets ``not_found(path)``
+(by default an OpenAI-shaped 404), so a wrong base_url fails as it would in real life.
+
+A *script* says what each routed POST gets:
 
 * one reply (``SSE``, ``Status``, ``Hang``) for every request;
 * a list of replies, used in order (the last one repeats once the list is used up);
@@ -191,11 +201,29 @@ class Recorded:
             return None
 
 
-class StubServer:
-    """The server; ``start()`` binds a free port on 127.0.0.1 and serves from a thread."""
+def _openai_not_found(path: str) -> Reply:
+    return error_status(404, f"no route {path}")
 
-    def __init__(self, script: Any = None) -> None:
+
+class StubServer:
+    """The server; ``start()`` binds a free port on 127.0.0.1 and serves from a thread.
+
+    ``routes``: the POST path endings the script answers; ``base_path``: what ``base_url``
+    adds after the host; ``not_found``: the reply to any other POST, given its path.
+    """
+
+    def __init__(
+        self,
+        script: Any = None,
+        *,
+        routes: Iterable[str] = ("/chat/completions",),
+        base_path: str = "/v1",
+        not_found: Callable[[str], Reply] = _openai_not_found,
+    ) -> None:
         self.script: Any = script if script is not None else SSE(completion("Hello from the stub."))
+        self.routes = tuple(routes)
+        self.base_path = base_path
+        self.not_found = not_found
         self.requests: list[Recorded] = []
         self._counters: dict[Any, int] = {}
         self._lock = threading.Lock()
@@ -209,9 +237,19 @@ class StubServer:
         return self._httpd.server_address[1]
 
     @property
+    def root(self) -> str:
+        """``http://127.0.0.1:PORT``, no path."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def base_url(self) -> str:
-        """What a provider's ``base_url`` should be (``…/v1``)."""
-        return f"http://127.0.0.1:{self.port}/v1"
+        """What a provider's ``base_url`` should be (the root and ``base_path``, e.g. ``…/v1``)."""
+        return self.root + self.base_path
+
+    def routed(self, path: str) -> bool:
+        """Whether a POST to ``path`` is answered by the script."""
+        route = path.partition("?")[0].rstrip("/")
+        return route.endswith(self.routes)
 
     def start(self) -> StubServer:
         """Bind and serve in a daemon thread."""
@@ -292,10 +330,8 @@ class _Handler(BaseHTTPRequestHandler):
         recorded = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         with self.stub._lock:
             self.stub.requests.append(recorded)
-        if not self.path.rstrip("/").endswith("/chat/completions"):
-            self._whole(error_status(404, f"no route {self.path}"))
-            return
-        reply = self.stub.reply_for(recorded)
+        routed = self.stub.routed(self.path)
+        reply = self.stub.reply_for(recorded) if routed else self.stub.not_found(self.path.partition("?")[0])
         try:
             if isinstance(reply, Hang):
                 self._wait_until_gone()

@@ -35,13 +35,15 @@ from servers.anthropic_fixtures import (
 from servers.openai_stub import SSE, Status, cut, stall
 from workbench import paths
 from workbench.cli import main
-from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
+from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicProvider
 from workbench.providers.base import make_provider
-from workbench.providers.events import ReasoningDelta, ServedModel, StreamEnd, TextDelta, UsageReport
+from workbench.providers.events import ReasoningDelta, RetryNotice, ServedModel, StreamEnd, TextDelta, UsageReport
+from workbench.runner import make_client, new_result, stream_answer
 from workbench.store import open_store
 from workbench.store.answers import get_answer
+from workbench.tokens import TokenCounter
 
 KEY = "sk-ant-test-0123456789abcdef"
 MODEL = ModelInfo(id="claude", provider="ant", name="Claude", upstream="claude-upstream-1")
@@ -76,12 +78,6 @@ def usages(events) -> list[UsageReport]:
 # --- streams ---------------------------------------------------------------------------------
 
 
-def test_the_kind_maps_to_this_adapter() -> None:
-    provider = make_provider(config_at("https://api.anthropic.com/v1"), KEY)
-    assert isinstance(provider, AnthropicProvider)
-    assert (provider.kind, provider.reports_usage) == ("anthropic", True)
-
-
 @pytest.mark.parametrize("ending", [b"", b"\n", b"\r\n", b"\r"])
 async def test_sdk_basic_response_without_final_blank_line(anthropic_stub: AnthropicStub, ending: bytes) -> None:
     # The SDK fixture ends right after message_stop's data line: that event must still count.
@@ -100,9 +96,7 @@ async def test_sdk_basic_response_without_final_blank_line(anthropic_stub: Anthr
 async def test_crlf_line_endings(anthropic_stub: AnthropicStub) -> None:
     anthropic_stub.script = SSE([BASIC_RESPONSE.replace(b"\n", b"\r\n") + b"\r\n\r\n"])
     events, err = await run(anthropic_stub)
-    assert err is None
-    assert texts(events) == "Hello there!"
-    assert events[-1] == StreamEnd("end_turn")
+    assert err is None and texts(events) == "Hello there!" and events[-1] == StreamEnd("end_turn")
 
 
 async def test_bytes_split_mid_line_and_mid_character(anthropic_stub: AnthropicStub) -> None:
@@ -209,20 +203,16 @@ async def test_missing_message_stop_after_message_delta_keeps_the_billed_usage(
     assert usages(events) == [UsageReport(input_tokens=30, output_tokens=9, cached_input_tokens=0)]
 
 
-async def test_stream_ending_mid_event_is_a_cut(anthropic_stub: AnthropicStub) -> None:
-    anthropic_stub.script = SSE([message_start(), block_start(0), text_delta("so far"),
-                                 b'event: content_block_delta\ndata: {"type":"content_block_del'])
+@pytest.mark.parametrize(("script", "says"), [
+    (SSE([message_start(), block_start(0), text_delta("so far"),
+          b'event: content_block_delta\ndata: {"type":"content_block_del']), "middle of an event"),
+    (cut([message_start(), block_start(0), text_delta("so far")]), "closed mid-stream"),
+], ids=["ends-mid-event", "connection-dropped"])
+async def test_a_stream_cut_short_keeps_the_text(anthropic_stub: AnthropicStub, script, says: str) -> None:
+    anthropic_stub.script = script
     events, err = await run(anthropic_stub)
-    assert isinstance(err, errors.StreamCutError)
+    assert isinstance(err, errors.StreamCutError) and says in err.message
     assert texts(events) == "so far"
-
-
-async def test_connection_dropped_mid_stream(anthropic_stub: AnthropicStub) -> None:
-    anthropic_stub.script = cut([message_start(), block_start(0), text_delta("partial")])
-    events, err = await run(anthropic_stub)
-    assert isinstance(err, errors.StreamCutError)
-    assert "mid-stream" in err.message
-    assert texts(events) == "partial"
 
 
 async def test_read_stall_after_message_delta_keeps_the_billed_usage(anthropic_stub: AnthropicStub) -> None:
@@ -257,13 +247,6 @@ async def test_error_json_outside_sse(anthropic_stub: AnthropicStub) -> None:
     assert texts(events) == "x"
 
 
-async def test_plain_text_instead_of_a_stream_is_a_decode_error(anthropic_stub: AnthropicStub) -> None:
-    anthropic_stub.script = SSE([b"upstream connect error or disconnect/reset before headers\n"])
-    _, err = await run(anthropic_stub)
-    assert isinstance(err, errors.DecodeError)
-    assert "upstream connect error" in err.message
-
-
 async def test_server_ignoring_stream_sends_one_message(anthropic_stub: AnthropicStub) -> None:
     body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-served",
             "content": [{"type": "thinking", "thinking": "hm", "signature": "s"}, {"type": "text", "text": "Whole"}],
@@ -275,25 +258,24 @@ async def test_server_ignoring_stream_sends_one_message(anthropic_stub: Anthropi
                       UsageReport(input_tokens=10, output_tokens=3, cached_input_tokens=1), StreamEnd("max_tokens")]
 
 
-async def test_error_json_with_200(anthropic_stub: AnthropicStub) -> None:
-    anthropic_stub.script = Status(200, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+@pytest.mark.parametrize(("script", "cls", "says"), [
+    (SSE([b"upstream connect error or disconnect/reset before headers\n"]), errors.DecodeError,
+     "upstream connect error"),
+    (Status(200, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+     errors.StreamErrorEvent, "overloaded_error: Overloaded"),
+    (Status(200, "<html><head><title>Sign in to Wi-Fi</title></head></html>", content_type="text/html"),
+     errors.DecodeError, "Sign in to Wi-Fi"),
+], ids=["plain-text", "error-json", "html-page"])
+async def test_a_200_that_is_not_a_stream(anthropic_stub: AnthropicStub, script, cls, says: str) -> None:
+    anthropic_stub.script = script
     _, err = await run(anthropic_stub)
-    assert isinstance(err, errors.StreamErrorEvent)
-    assert "overloaded_error: Overloaded" in err.message
-
-
-async def test_html_page_with_200_is_not_a_stream(anthropic_stub: AnthropicStub) -> None:
-    anthropic_stub.script = Status(200, "<html><head><title>Sign in to Wi-Fi</title></head></html>",
-                                   content_type="text/html")
-    _, err = await run(anthropic_stub)
-    assert isinstance(err, errors.DecodeError)
-    assert "Sign in to Wi-Fi" in err.message and "<" not in err.message
+    assert type(err) is cls and says in err.message and "<" not in err.message
 
 
 # --- the request ---------------------------------------------------------------------------
 
 
-async def test_request_path_headers_and_body(anthropic_stub: AnthropicStub) -> None:
+async def test_request_path_headers_and_body_and_no_key_header(anthropic_stub: AnthropicStub) -> None:
     _, err = await run(anthropic_stub)
     assert err is None
     (req,) = anthropic_stub.requests
@@ -310,17 +292,15 @@ async def test_request_path_headers_and_body(anthropic_stub: AnthropicStub) -> N
         "temperature": 0.3,
         "stream": True,
     }
-
-
-async def test_no_key_sends_no_key_header(anthropic_stub: AnthropicStub) -> None:
     _, err = await run(anthropic_stub, key=None)
-    assert err is None
-    assert "x-api-key" not in anthropic_stub.requests[0].headers
+    assert err is None and "x-api-key" not in anthropic_stub.requests[1].headers
 
 
-def test_payload_defaults() -> None:
-    payload = AnthropicProvider(config_at("http://x/v1"), None).build_payload(
-        MODEL, ChatRequest(prompt="hi", temperature=None))
+def test_the_kind_maps_to_this_adapter_and_payload_defaults() -> None:
+    provider = make_provider(config_at("https://api.anthropic.com/v1"), None)
+    assert isinstance(provider, AnthropicProvider)
+    assert (provider.kind, provider.reports_usage) == ("anthropic", True)
+    payload = provider.build_payload(MODEL, ChatRequest(prompt="hi", temperature=None))
     assert payload["max_tokens"] == DEFAULT_MAX_TOKENS
     assert "system" not in payload and "temperature" not in payload
     assert payload["messages"] == [{"role": "user", "content": "hi"}]
@@ -358,12 +338,6 @@ async def test_http_status_maps_to_typed_error(anthropic_stub: AnthropicStub, st
     assert "{" not in err.message and "\n" not in err.message
 
 
-async def test_529_says_overloaded(anthropic_stub: AnthropicStub) -> None:
-    anthropic_stub.script = anthropic_error(529, "overloaded_error", "Overloaded")
-    _, err = await run(anthropic_stub)
-    assert err.message == "HTTP 529 overloaded: Overloaded"
-
-
 async def test_404_for_a_model_names_it_and_a_bare_404_hints_at_base_url(anthropic_stub: AnthropicStub) -> None:
     anthropic_stub.script = anthropic_error(404, "not_found_error", "model: claude-upstream-1")
     _, err = await run(anthropic_stub)
@@ -375,13 +349,19 @@ async def test_404_for_a_model_names_it_and_a_bare_404_hints_at_base_url(anthrop
 
 @pytest.mark.parametrize(("headers", "expected"), [
     ({"retry-after": "7"}, 7.0), ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5), ({}, None)])
-async def test_429_carries_retry_after(anthropic_stub: AnthropicStub, headers, expected) -> None:
-    anthropic_stub.script = anthropic_error(429, "rate_limit_error", "Number of requests has exceeded your rate limit",
+@pytest.mark.parametrize(("status", "error_type", "message"), [
+    (429, "rate_limit_error", "HTTP 429 Too Many Requests: Number of requests has exceeded your rate limit"),
+    (503, "api_error", "HTTP 503 Service Unavailable: Number of requests has exceeded your rate limit"),
+    (529, "overloaded_error", "HTTP 529 overloaded: Number of requests has exceeded your rate limit"),
+])
+async def test_every_status_carries_retry_after(anthropic_stub: AnthropicStub, headers, expected,
+                                                status, error_type, message) -> None:
+    # Not only a 429: an overloaded 529 or a 503 may say when to come back, and the retry
+    # policy waits that long instead of its own backoff.
+    anthropic_stub.script = anthropic_error(status, error_type, "Number of requests has exceeded your rate limit",
                                             headers=headers)
     _, err = await run(anthropic_stub)
-    assert isinstance(err, errors.RateLimitError)
-    assert (err.kind, err.retry_after) == ("rate_limited", expected)
-    assert "exceeded your rate limit" in err.message
+    assert (err.http_status, err.retry_after, err.message) == (status, expected, message)
 
 
 async def test_html_error_page_gives_a_short_message(anthropic_stub: AnthropicStub) -> None:
@@ -409,6 +389,44 @@ async def test_the_key_never_appears_in_an_error(anthropic_stub: AnthropicStub, 
     assert isinstance(err, errors.ProviderError)
     assert KEY[:12] not in err.message and KEY[-12:] not in err.message
     assert KEY not in repr(err.as_dict())
+
+
+# --- retries (the runner's policy, providers/retry.py) -----------------------------------------
+
+
+async def answer(stub: AnthropicStub, **config_kw):
+    """One answer through the runner, retries included: (result, the retry notices' texts)."""
+    result = new_result(MODEL, config_at(stub.base_url, api_key=KEY, **config_kw), REQUEST, TokenCounter())
+    seen: list = []
+    async with make_client() as client:
+        await stream_answer(client, result, seen.append, rand=lambda: 0.0)
+    return result, [e.message for e in seen if isinstance(e, RetryNotice)]
+
+
+async def test_529_with_retry_after_is_retried_once_then_answers(anthropic_stub: AnthropicStub,
+                                                                 instant_retries: list[float]) -> None:
+    anthropic_stub.script = [anthropic_error(529, "overloaded_error", "Overloaded", headers={"retry-after": "3"}),
+                             SSE(message("Second try.", input_tokens=20, output_tokens=4))]
+    result, notices = await answer(anthropic_stub)
+    assert result.status is AnswerStatus.OK and result.text == "Second try."
+    assert notices == ["529 overloaded — retrying in 3 s (try 2 of 3)"]
+    assert instant_retries == [3.0]  # the server's wait, not the 0.5 s backoff
+    assert len(anthropic_stub.requests) == 2 and result.retries == 1
+    reading = result.reading()  # only the successful try's usage
+    assert reading.exact and (reading.input_tokens, reading.output_tokens) == (20, 4)
+
+
+@pytest.mark.parametrize("reply", [
+    anthropic_error(401, "authentication_error", "invalid x-api-key"),
+    anthropic_error(403, "permission_error", "Your API key does not have permission"),
+    anthropic_error(529, "overloaded_error", "Overloaded", headers={"x-should-retry": "false"}),
+], ids=["401", "403", "529-should-not-retry"])
+async def test_final_errors_are_sent_once(anthropic_stub: AnthropicStub, instant_retries: list[float],
+                                          reply) -> None:
+    anthropic_stub.script = [reply, SSE(message("must not be reached"))]
+    result, notices = await answer(anthropic_stub)
+    assert result.status is AnswerStatus.ERROR and result.error.http_status == reply.status
+    assert notices == [] and instant_retries == [] and len(anthropic_stub.requests) == 1
 
 
 # --- cancellation ----------------------------------------------------------------------------

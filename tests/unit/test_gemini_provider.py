@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from servers.openai_stub import SSE, Recorded, Status, StubServer, _Handler, _QuietServer, cut, stall
+from servers.openai_stub import SSE, Status, StubServer, cut, stall
 from workbench import paths
 from workbench.cli import main
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
@@ -75,7 +74,9 @@ def google_error(code: int, status: str, message: str, details: list | None = No
 # --- MockTransport driving ------------------------------------------------------------------
 
 
-def body_of(items: list[bytes], fail_with: Exception | None = None, pulled: list | None = None):
+def reply(items: list[bytes], status: int = 200, content_type: str = "text/event-stream",
+          fail_with: Exception | None = None, pulled: list | None = None):
+    """A MockTransport handler streaming ``items``, one network read each."""
     async def body():
         for item in items:
             yield item
@@ -84,26 +85,25 @@ def body_of(items: list[bytes], fail_with: Exception | None = None, pulled: list
         if fail_with is not None:
             raise fail_with
 
-    return body()
+    return lambda request: httpx.Response(status, headers={"content-type": content_type}, content=body())
 
 
-def reply(items: list[bytes], status: int = 200, content_type: str = "text/event-stream", **kw):
-    return lambda request: httpx.Response(status, headers={"content-type": content_type},
-                                          content=body_of(items, **kw))
-
-
-async def run(handler: Callable[[httpx.Request], httpx.Response], *, key: str | None = KEY,
-              model: ModelInfo = MODEL, request: ChatRequest = REQUEST):
+async def drain(client: httpx.AsyncClient, provider: GeminiProvider, model: ModelInfo = MODEL,
+                request: ChatRequest = REQUEST):
     """(events, error) of one stream; ``error`` is the ProviderError raised, if any."""
     seen: list = []
-    provider = GeminiProvider(CONFIG, key)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with client:
         try:
             async for ev in provider.stream(client, model, request):
                 seen.append(ev)
         except errors.ProviderError as exc:
             return seen, exc
     return seen, None
+
+
+def run(handler: Callable[[httpx.Request], httpx.Response], *, key: str | None = KEY):
+    """A stream from a MockTransport handler."""
+    return drain(httpx.AsyncClient(transport=httpx.MockTransport(handler)), GeminiProvider(CONFIG, key))
 
 
 def texts(events) -> str:
@@ -117,21 +117,18 @@ def usages(events) -> list[UsageReport]:
 # --- streams ----------------------------------------------------------------------------------
 
 
-async def test_captured_stream_text_served_model_and_final_usage() -> None:
-    events, err = await run(reply([CAPTURED_FIRST, CAPTURED_LAST]))
-    assert err is None
-    assert texts(events) == "Okay"
-    assert [e for e in events if isinstance(e, ServedModel)] == [ServedModel("gemini-2.0-flash")]
+@pytest.mark.parametrize(("items", "text", "served", "usage"), [
     # promptTokenCount changed between chunks: the last usageMetadata is the one that counts
-    assert usages(events) == [UsageReport(input_tokens=2301, output_tokens=1)]
-    assert events[-2:] == [UsageReport(input_tokens=2301, output_tokens=1), StreamEnd("STOP")]
-
-
-async def test_captured_thinking_usage_bills_thoughts_as_output() -> None:
-    events, err = await run(reply([CAPTURED_THINKING]))
-    assert err is None
-    assert texts(events) == "Hello!"
-    assert usages(events) == [UsageReport(input_tokens=11, output_tokens=18, reasoning_tokens=16)]
+    ([CAPTURED_FIRST, CAPTURED_LAST], "Okay", "gemini-2.0-flash", UsageReport(input_tokens=2301, output_tokens=1)),
+    # thoughts are billed as output
+    ([CAPTURED_THINKING], "Hello!", "gemini-2.5-flash",
+     UsageReport(input_tokens=11, output_tokens=18, reasoning_tokens=16)),
+], ids=["captured", "captured-thinking"])
+async def test_captured_streams_text_served_model_and_final_usage(items, text, served, usage) -> None:
+    events, err = await run(reply(items))
+    assert err is None and texts(events) == text
+    assert [e for e in events if isinstance(e, ServedModel)] == [ServedModel(served)]
+    assert usages(events) == [usage] and events[-2:] == [usage, StreamEnd("STOP")]
 
 
 async def test_thought_parts_are_reasoning_apart_from_the_answer() -> None:
@@ -162,8 +159,8 @@ def test_usage_normalisation_cached_and_thoughts() -> None:
     assert normalise_usage({"candidatesTokenCount": "7"}) == UsageReport(input_tokens=None, output_tokens=0)
 
 
-async def test_finish_without_usage_reports_no_usage() -> None:
-    events, err = await run(reply([gchunk("Hi", finish="MAX_TOKENS")]))
+async def test_finish_without_usage_reports_no_usage_and_a_gateways_done_is_ignored() -> None:
+    events, err = await run(reply([gchunk("Hi", finish="MAX_TOKENS"), b"data: [DONE]\n\n"]))
     assert err is None
     assert usages(events) == [] and events[-1] == StreamEnd("MAX_TOKENS")
 
@@ -186,19 +183,13 @@ async def test_crlf_and_multibyte_text_split_across_reads() -> None:
     assert events[-1] == StreamEnd("STOP")
 
 
-async def test_missing_finish_reason_is_a_cut_keeping_the_text() -> None:
-    items = [gchunk("partial ", usage={"promptTokenCount": 9}), gchunk("answer")]
-    events, err = await run(reply(items))
-    assert isinstance(err, errors.StreamCutError) and err.kind == "cut_off"
-    assert "finish reason" in err.message
-    assert texts(events) == "partial answer"
+@pytest.mark.parametrize("last", [gchunk("answer"), b'data: {"candidates": [{"content": {"par'],
+                         ids=["no-finish-reason", "ends-mid-json"])
+async def test_a_stream_ending_early_is_a_cut_keeping_the_text(last: bytes) -> None:
+    events, err = await run(reply([gchunk("partial ", usage={"promptTokenCount": 9}), last]))
+    assert isinstance(err, errors.StreamCutError) and err.kind == "cut_off"  # not a decode error
+    assert texts(events).startswith("partial ")
     assert usages(events) == []  # a cut stream's usage is incomplete: the meter stays an estimate
-
-
-async def test_last_line_cut_mid_json_is_a_cut_not_a_decode_error() -> None:
-    events, err = await run(reply([gchunk("Hi"), b'data: {"candidates": [{"content": {"par']))
-    assert isinstance(err, errors.StreamCutError)
-    assert texts(events) == "Hi"
 
 
 async def test_malformed_event_mid_stream_is_a_decode_error() -> None:
@@ -221,28 +212,21 @@ async def test_server_ignoring_alt_sse_sends_one_json_array() -> None:
 # --- blocked answers ---------------------------------------------------------------------------
 
 
-async def test_safety_finish_without_text_is_an_error_after_the_usage() -> None:
-    final = gchunk(finish="SAFETY", usage={"promptTokenCount": 12, "totalTokenCount": 12})
-    events, err = await run(reply([final]))
-    assert isinstance(err, errors.StreamErrorEvent)
-    assert err.message == "no answer: blocked by Gemini's safety filters (finishReason SAFETY)"
-    assert events == [ServedModel("gemini-2.5-flash"), UsageReport(input_tokens=12, output_tokens=0)]
+BLOCKED_PROMPT = (b'data: {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},"usageMetadata": '
+                  b'{"promptTokenCount": 7,"totalTokenCount": 7}}\r\n\r\n')
 
 
-async def test_recitation_after_some_text_keeps_the_text_and_says_it_was_cut() -> None:
-    events, err = await run(reply([gchunk("Here is the "), gchunk("licen", finish="RECITATION")]))
-    assert isinstance(err, errors.StreamErrorEvent)
-    assert err.message.startswith("the answer was cut off:") and "RECITATION" in err.message
-    assert texts(events) == "Here is the licen"
-
-
-async def test_blocked_prompt_has_no_candidates() -> None:
-    blocked = (b'data: {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},"usageMetadata": '
-               b'{"promptTokenCount": 7,"totalTokenCount": 7}}\r\n\r\n')
-    events, err = await run(reply([blocked]))
-    assert isinstance(err, errors.StreamErrorEvent)
-    assert err.message == "Gemini blocked the prompt (blockReason PROHIBITED_CONTENT)"
-    assert usages(events) == [UsageReport(input_tokens=7, output_tokens=0)]
+@pytest.mark.parametrize(("items", "message", "text", "usage"), [
+    ([gchunk(finish="SAFETY", usage={"promptTokenCount": 12, "totalTokenCount": 12})],
+     "no answer: blocked by Gemini's safety filters (finishReason SAFETY)", "", [UsageReport(12, 0)]),
+    ([gchunk("Here is the "), gchunk("licen", finish="RECITATION")],
+     "the answer was cut off: stopped for reciting training data (finishReason RECITATION)", "Here is the licen", []),
+    ([BLOCKED_PROMPT], "Gemini blocked the prompt (blockReason PROHIBITED_CONTENT)", "", [UsageReport(7, 0)]),
+], ids=["safety", "recitation-after-text", "blocked-prompt"])
+async def test_blocked_answers_say_why_and_keep_text_and_usage(items, message: str, text: str, usage) -> None:
+    events, err = await run(reply(items))
+    assert isinstance(err, errors.StreamErrorEvent) and err.message == message
+    assert texts(events) == text and usages(events) == usage
 
 
 # --- errors in the stream ----------------------------------------------------------------------
@@ -251,6 +235,10 @@ async def test_blocked_prompt_has_no_candidates() -> None:
 ARRAY_ERROR = (b'[{\n  "error": {\n    "code": 429,\n    "message": "Resource has been exhausted",\n'
                b'    "status": "RESOURCE_EXHAUSTED"\n  }\n}\n]\n')
 DATA_ERROR = b"data: " + json.dumps(google_error(500, "INTERNAL", "Internal error encountered.")).encode() + b"\r\n\r\n"
+# Longer than the stray lines the decoder keeps (over 40): its message must still come through.
+LONG_ERROR = json.dumps(google_error(500, "INTERNAL", "An internal error has occurred.", [
+    {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": f"link {i}", "url": f"https://x.test/{i}"}]}
+    for i in range(10)]), indent=2).encode()
 
 
 @pytest.mark.parametrize(("raw", "message"), [
@@ -265,6 +253,12 @@ async def test_error_mid_stream_keeps_the_text(raw: bytes, message: str) -> None
     assert texts(events) == "Okay"
 
 
+async def test_long_raw_error_beyond_the_kept_lines_still_gives_its_message() -> None:
+    assert LONG_ERROR.count(b"\n") > 40
+    events, err = await run(reply([gchunk("Hi"), LONG_ERROR]))
+    assert isinstance(err, errors.StreamErrorEvent) and "An internal error has occurred." in err.message
+
+
 async def test_raw_json_error_is_raised_when_it_arrives_not_at_the_end() -> None:
     # Had the adapter waited for the body to end, it would pull again and meet the read timeout.
     pulled: list = []
@@ -274,33 +268,15 @@ async def test_raw_json_error_is_raised_when_it_arrives_not_at_the_end() -> None
     assert pulled == []
 
 
-async def test_long_raw_error_beyond_the_kept_lines_still_gives_its_message() -> None:
-    details = [{"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": f"link {i}",
-                                                                            "url": f"https://x.test/{i}"}]}
-               for i in range(10)]
-    raw = json.dumps(google_error(500, "INTERNAL", "An internal error has occurred.", details), indent=2).encode()
-    assert raw.count(b"\n") > 40
-    events, err = await run(reply([gchunk("Hi"), raw]))
-    assert isinstance(err, errors.StreamErrorEvent)
-    assert "An internal error has occurred." in err.message
-
-
-async def test_done_from_a_gateway_is_ignored() -> None:
-    events, err = await run(reply([gchunk("Hi", finish="STOP"), b"data: [DONE]\n\n"]))
-    assert err is None and events[-1] == StreamEnd("STOP")
-
-
-async def test_plain_text_instead_of_a_stream_is_a_decode_error() -> None:
-    events, err = await run(reply([b"upstream connect error or disconnect/reset before headers\n"]))
+@pytest.mark.parametrize(("body", "content_type", "says"), [
+    (b"upstream connect error or disconnect/reset before headers\n", "text/event-stream", "not an event stream"),
+    (b"<html><head><title>Sign in to the Wi-Fi</title></head><body>" + b"<p>x</p>" * 500, "text/html",
+     "Sign in to the Wi-Fi"),
+], ids=["plain-text", "html-page"])
+async def test_a_200_that_is_not_an_event_stream_is_a_decode_error(body: bytes, content_type: str, says: str) -> None:
+    events, err = await run(reply([body], content_type=content_type))
     assert events == []
-    assert isinstance(err, errors.DecodeError) and "not an event stream" in err.message
-
-
-async def test_html_page_with_200_is_a_decode_error() -> None:
-    page = b"<html><head><title>Sign in to the Wi-Fi</title></head><body>" + b"<p>x</p>" * 500 + b"</body></html>"
-    events, err = await run(reply([page], content_type="text/html"))
-    assert isinstance(err, errors.DecodeError)
-    assert "Sign in to the Wi-Fi" in err.message and "<" not in err.message
+    assert isinstance(err, errors.DecodeError) and says in err.message and "<" not in err.message
 
 
 # --- HTTP errors -------------------------------------------------------------------------------
@@ -333,40 +309,35 @@ async def test_google_error_bodies(status: int, body, cls: type, kind: str, mess
     assert (err.kind, err.http_status, err.message) == (kind, status, message)
 
 
-@pytest.mark.parametrize(("headers", "expected"), [({}, 32.5), ({"Retry-After": "7"}, 7.0)])
-async def test_429_resource_exhausted_carries_the_retry_delay(headers: dict, expected: float) -> None:
+DAILY = {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+         "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}
+
+
+@pytest.mark.parametrize(("violation", "headers", "expected", "retryable"), [
+    ({"quotaId": "PerMinute"}, {}, 32.5, True),  # a per-minute quota refills: worth the wait
+    ({"quotaId": "PerMinute"}, {"Retry-After": "7"}, 7.0, True),
+    (DAILY, {}, 32.5, False),  # a daily one does not, whatever the delay says
+], ids=["per-minute", "retry-after-header-wins", "daily"])
+async def test_429_resource_exhausted_carries_the_retry_delay(violation, headers, expected, retryable) -> None:
     body = google_error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", [
-        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaId": "PerMinute"}]},
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [violation]},
         {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "32.5s"}])
     events, err = await run(lambda request: httpx.Response(429, json=body, headers=headers))
     assert isinstance(err, errors.RateLimitError) and err.kind == "rate_limited"
-    assert err.retry_after == expected
+    assert (err.retry_after, err.retryable) == (expected, retryable)
     assert err.message == "HTTP 429 RESOURCE_EXHAUSTED: You exceeded your current quota."
-    assert err.retryable is True  # a per-minute quota refills: worth the wait
 
 
-async def test_429_daily_quota_is_not_worth_retrying() -> None:
-    body = google_error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", [
-        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
-            {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-             "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]},
-        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "9s"}])
-    err = (await run(lambda request: httpx.Response(429, json=body)))[1]
-    assert isinstance(err, errors.RateLimitError)
-    assert err.retryable is False and err.retry_after == 9.0
-
-
-async def test_html_error_page_gives_a_short_message() -> None:
-    page = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>" + "<p>nginx</p>" * 500
-    err = (await run(lambda request: httpx.Response(502, text=page, headers={"content-type": "text/html"})))[1]
-    assert isinstance(err, errors.ServerError)
-    assert "502 Bad Gateway" in err.message and "<" not in err.message and len(err.message) < 200
-
-
-async def test_404_without_a_json_body_hints_at_base_url() -> None:
-    err = (await run(lambda request: httpx.Response(404, text="Not Found")))[1]
-    assert isinstance(err, errors.NotFoundError)
-    assert "check the base_url" in err.message
+@pytest.mark.parametrize(("response", "cls", "says"), [
+    (httpx.Response(502, text="<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
+                    + "<p>nginx</p>" * 500, headers={"content-type": "text/html"}), errors.ServerError,
+     "502 Bad Gateway"),
+    (httpx.Response(404, text="Not Found"), errors.NotFoundError, "check the base_url"),
+], ids=["html-page", "bare-404"])
+async def test_errors_without_a_google_body_give_a_short_message(response, cls: type, says: str) -> None:
+    err = (await run(lambda request: response))[1]
+    assert isinstance(err, cls) and says in err.message
+    assert "<" not in err.message and len(err.message) < 200
 
 
 # --- the key never leaks -----------------------------------------------------------------------
@@ -390,67 +361,24 @@ async def test_key_echoed_by_the_server_is_redacted(where: str) -> None:
 # --- against a local server with Gemini's route ------------------------------------------------
 
 
-class _GeminiHandler(_Handler):
-    """The stub's handler, answering Gemini's route instead of /chat/completions."""
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        recorded = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        with self.stub._lock:
-            self.stub.requests.append(recorded)
-        route = self.path.partition("?")[0]
-        if not (route.startswith("/v1beta/models/") and route.endswith(":streamGenerateContent")):
-            self._whole(Status(404, google_error(404, "NOT_FOUND", f"no route {route}")))
-            return
-        reply = self.stub.reply_for(recorded)
-        try:
-            if isinstance(reply, Status):
-                self._whole(reply)
-            else:
-                self._stream(reply)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True
-
-
-class GeminiStub(StubServer):
-    """The OpenAI stub's sockets and scripts (SSE, Status, stall, cut) on Gemini's route."""
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1beta"
-
-    def start(self) -> GeminiStub:
-        handler = type("_BoundGeminiHandler", (_GeminiHandler,), {"stub": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="gemini-stub", daemon=True)
-        self._thread.start()
-        return self
-
-
 @pytest.fixture
-def gemini_stub() -> Iterator[GeminiStub]:
-    with GeminiStub(SSE([gchunk("Hello", finish="STOP")])) as server:
+def gemini_stub() -> Iterator[StubServer]:
+    """The stub on Gemini's route (`/v1beta/models/{model}:streamGenerateContent`), Google's 404 elsewhere."""
+    with StubServer(SSE([gchunk("Hello", finish="STOP")]), routes=(":streamGenerateContent",), base_path="/v1beta",
+                    not_found=lambda path: Status(404, google_error(404, "NOT_FOUND", f"no route {path}"))) as server:
         yield server
 
 
-def at(stub: GeminiStub, **kw) -> GeminiProvider:
-    return GeminiProvider(ProviderConfig(name="g", kind="gemini", base_url=stub.base_url, **kw), KEY)
+def at(stub: StubServer, key: str | None = KEY, **kw) -> GeminiProvider:
+    return GeminiProvider(ProviderConfig(name="g", kind="gemini", base_url=stub.base_url, **kw), key)
 
 
-async def collect(provider: GeminiProvider, model: ModelInfo = MODEL, request: ChatRequest = REQUEST):
-    seen: list = []
-    async with make_client() as client:
-        try:
-            async for ev in provider.stream(client, model, request):
-                seen.append(ev)
-        except errors.ProviderError as exc:
-            return seen, exc
-    return seen, None
+def collect(provider: GeminiProvider, model: ModelInfo = MODEL, request: ChatRequest = REQUEST):
+    """A stream from the local server, through the app's own client."""
+    return drain(make_client(), provider, model, request)
 
 
-async def test_request_path_query_key_header_and_body(gemini_stub: GeminiStub) -> None:
+async def test_request_path_query_key_header_and_body(gemini_stub: StubServer) -> None:
     events, err = await collect(at(gemini_stub))
     assert err is None and texts(events) == "Hello"
     (sent,) = gemini_stub.requests
@@ -466,52 +394,40 @@ async def test_request_path_query_key_header_and_body(gemini_stub: GeminiStub) -
     }
 
 
-async def test_request_without_options_and_a_full_model_name(gemini_stub: GeminiStub) -> None:
+async def test_request_without_options_or_key_and_a_full_model_name(gemini_stub: StubServer) -> None:
     model = ModelInfo(id="f", provider="g", name="F", upstream="models/gemini-2.0-flash", temperature=1.0)
-    await collect(at(gemini_stub), model, ChatRequest(prompt="Hi", temperature=None))
+    await collect(at(gemini_stub, key=None), model, ChatRequest(prompt="Hi", temperature=None))
     (sent,) = gemini_stub.requests
+    assert "x-goog-api-key" not in sent.headers
     assert sent.path == "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
     # the model's own temperature wins; no system prompt → no systemInstruction
     assert sent.json == {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
                          "generationConfig": {"temperature": 1.0}}
-    assert GeminiProvider(CONFIG, None).build_payload(MODEL, ChatRequest(prompt="Hi", temperature=None)) == {
+    provider = make_provider(CONFIG, None)  # kind "gemini" finds this adapter
+    assert provider.build_payload(MODEL, ChatRequest(prompt="Hi", temperature=None)) == {
         "contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
-
-
-async def test_no_key_sends_no_key_header(gemini_stub: GeminiStub) -> None:
-    provider = GeminiProvider(ProviderConfig(name="g", kind="gemini", base_url=gemini_stub.base_url), None)
-    await collect(provider)
-    assert "x-goog-api-key" not in gemini_stub.requests[0].headers
-
-
-def test_make_provider_maps_kind_gemini() -> None:
-    provider = make_provider(CONFIG, KEY)
     assert isinstance(provider, GeminiProvider)
     assert (provider.kind, provider.reports_usage) == ("gemini", True)
 
 
-async def test_status_error_over_the_wire(gemini_stub: GeminiStub) -> None:
+async def test_status_error_over_the_wire(gemini_stub: StubServer) -> None:
     gemini_stub.script = Status(400, API_KEY_INVALID)
     events, err = await collect(at(gemini_stub))
     assert isinstance(err, errors.AuthError) and err.http_status == 400
     assert err.retryable is False  # a wrong key stays wrong
 
 
-async def test_disconnect_mid_stream_keeps_the_text(gemini_stub: GeminiStub) -> None:
-    gemini_stub.script = cut([gchunk("partial "), gchunk("text")])
-    events, err = await collect(at(gemini_stub))
-    assert isinstance(err, errors.StreamCutError)
+@pytest.mark.parametrize(("script", "cls"), [(cut([gchunk("partial "), gchunk("text")]), errors.StreamCutError),
+                                           (stall([gchunk("partial "), gchunk("text")]), errors.ReadTimeoutError)],
+                         ids=["disconnect", "read-stall"])
+async def test_a_failing_stream_keeps_the_text(gemini_stub: StubServer, script, cls: type) -> None:
+    gemini_stub.script = script
+    events, err = await collect(at(gemini_stub, read_timeout=0.3))
+    assert type(err) is cls
     assert texts(events) == "partial text"
 
 
-async def test_read_stall_is_a_read_timeout(gemini_stub: GeminiStub) -> None:
-    gemini_stub.script = stall([gchunk("partial")])
-    events, err = await collect(at(gemini_stub, read_timeout=0.3))
-    assert isinstance(err, errors.ReadTimeoutError) and err.kind == "timeout"
-    assert texts(events) == "partial"
-
-
-async def test_cancelling_a_stream_closes_its_connection(gemini_stub: GeminiStub) -> None:
+async def test_cancelling_a_stream_closes_its_connection(gemini_stub: StubServer) -> None:
     gemini_stub.script = stall([gchunk("partial answer")])
     got_text = asyncio.Event()
 
@@ -522,7 +438,7 @@ async def test_cancelling_a_stream_closes_its_connection(gemini_stub: GeminiStub
 
     async with make_client() as client:
         task = asyncio.create_task(consume(client))
-        await asyncio.wait_for(got_text.wait(), 30)
+        await got_text.wait()
         pool = client._transport._pool  # httpx's connection pool: what is open right now
         assert len(pool.connections) == 1
         task.cancel()
@@ -535,21 +451,29 @@ async def test_cancelling_a_stream_closes_its_connection(gemini_stub: GeminiStub
 # --- end to end: `workbench ask --json` --------------------------------------------------------
 
 
-def write_config(home: Path, base_url: str) -> None:
-    path = home / "config" / "config.toml"
+@pytest.fixture
+def ask_json(gemini_stub: StubServer, isolated_home: Path, capsys: pytest.CaptureFixture,
+             monkeypatch: pytest.MonkeyPatch) -> Callable[[], tuple[int, dict, str]]:
+    """`workbench ask --json -m g-flash` against the stub: (exit code, JSON output, all output)."""
+    monkeypatch.setenv("G_KEY", KEY)
+    path = isolated_home / "config" / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        f'[providers.g]\nkind = "gemini"\nbase_url = "{base_url}"\napi_key_env = "G_KEY"\n\n'
+        f'[providers.g]\nkind = "gemini"\nbase_url = "{gemini_stub.base_url}"\napi_key_env = "G_KEY"\n\n'
         '[[models]]\nid = "g-flash"\nprovider = "g"\nname = "Gemini Flash"\nmodel = "gemini-2.5-flash"\n'
         "input_per_m = 1.25\ncached_input_per_m = 0.3125\noutput_per_m = 10\n",
         "utf-8",
     )
 
+    def ask() -> tuple[int, dict, str]:
+        code = main(["ask", "--json", "-m", "g-flash", "Write f."])
+        out = capsys.readouterr()
+        return code, json.loads(out.out), out.out + out.err
 
-def test_ask_json_exact_usage_and_cost(gemini_stub: GeminiStub, isolated_home: Path,
-                                       capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("G_KEY", KEY)
-    write_config(isolated_home, gemini_stub.base_url)
+    return ask
+
+
+def test_ask_json_exact_usage_and_cost(gemini_stub: StubServer, ask_json) -> None:
     gemini_stub.script = SSE([
         gchunk("def ", thought="Think.", version="gemini-2.5-flash-preview-05-20",
                usage={"promptTokenCount": 1000, "totalTokenCount": 1000}),
@@ -557,10 +481,9 @@ def test_ask_json_exact_usage_and_cost(gemini_stub: GeminiStub, isolated_home: P
                usage={"promptTokenCount": 1000, "cachedContentTokenCount": 800, "candidatesTokenCount": 50,
                       "thoughtsTokenCount": 150, "totalTokenCount": 1200}),
     ])
-    code = main(["ask", "--json", "-m", "g-flash", "Write f."])
-    out = capsys.readouterr()
+    code, data, output = ask_json()
     assert code == 0
-    (result,) = json.loads(out.out)["results"]
+    (result,) = data["results"]
     assert (result["status"], result["text"], result["reasoning"]) == ("ok", "def f(): pass", "Think.")
     assert result["served_model"] == "gemini-2.5-flash-preview-05-20"
     assert (result["input_tokens"], result["output_tokens"], result["reasoning_tokens"]) == (1000, 200, 150)
@@ -574,18 +497,14 @@ def test_ask_json_exact_usage_and_cost(gemini_stub: GeminiStub, isolated_home: P
         store.close()
     assert row.cost_usd == Decimal("0.0025")
     assert gemini_stub.requests[0].headers["x-goog-api-key"] == KEY
-    assert KEY not in out.out + out.err
+    assert KEY not in output
 
 
-def test_ask_json_mid_stream_error_is_interrupted_with_a_short_message(
-        gemini_stub: GeminiStub, isolated_home: Path, capsys: pytest.CaptureFixture,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("G_KEY", KEY)
-    write_config(isolated_home, gemini_stub.base_url)
+def test_ask_json_mid_stream_error_is_interrupted_with_a_short_message(gemini_stub: StubServer, ask_json) -> None:
     gemini_stub.script = SSE([CAPTURED_FIRST, CAPTURED_ERROR])
-    code = main(["ask", "--json", "-m", "g-flash", "Write f."])
+    code, data, _ = ask_json()
     assert code == 1
-    (result,) = json.loads(capsys.readouterr().out)["results"]
+    (result,) = data["results"]
     assert (result["status"], result["text"]) == ("interrupted", "Okay")
     assert result["error"] == {"kind": "stream_error", "http_status": None,
                                "message": "Gemini reported an error mid-stream (UNAVAILABLE): "

@@ -10,20 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from servers.openai_stub import SSE, Recorded, Status, StubServer, _Handler, _QuietServer
+from servers.openai_stub import SSE, Status, StubServer
 from workbench.cli import main
-from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
+from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors, ollama
 from workbench.providers.base import make_provider
-from workbench.providers.events import ReasoningDelta, ServedModel, StreamEnd, TextDelta, UsageReport
+from workbench.providers.events import ReasoningDelta, RetryNotice, ServedModel, StreamEnd, TextDelta, UsageReport
 from workbench.providers.ollama import OllamaProvider, api_root
+from workbench.runner import make_client, new_result, stream_answer
+from workbench.tokens import TokenCounter
 
 KEY = "ol-test-0123456789abcdef"
 NDJSON = "application/x-ndjson"
@@ -266,7 +267,7 @@ async def test_json_error_bodies(status: int, cls: type) -> None:
     _, err = await run(whole(status, body, headers={"retry-after": "3"}))
     assert type(err) is cls
     assert err.http_status == status
-    assert getattr(err, "retry_after", 3.0) == 3.0
+    assert err.retry_after == 3.0  # on every status: a 503 while a model loads may say when to come back
     assert f"HTTP {status}" in err.message and "the model failed to generate a response" in err.message
 
 
@@ -314,47 +315,12 @@ def test_payload_omits_unset_options_and_model_temperature_wins() -> None:
     assert "think" not in provider.build_payload(MODEL, REQUEST, think=False)
 
 
-class _OllamaHandler(_Handler):
-    """The stub's handler, routing Ollama's `POST /api/chat` to the script."""
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        recorded = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        with self.stub._lock:
-            self.stub.requests.append(recorded)
-        if self.path != "/api/chat":
-            self._whole(Status(404, "404 page not found"))  # what Ollama's router says
-            return
-        reply = self.stub.reply_for(recorded)
-        try:
-            if isinstance(reply, Status):
-                self._whole(reply)
-            else:
-                self._stream(reply)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True
-
-
-class OllamaStub(StubServer):
-    """A StubServer answering `/api/chat`; ``root`` is what an ollama base_url should be."""
-
-    def start(self) -> OllamaStub:
-        handler = type("_BoundOllamaHandler", (_OllamaHandler,), {"stub": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="ollama-stub", daemon=True)
-        self._thread.start()
-        return self
-
-    @property
-    def root(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
 @pytest.fixture
-def stub() -> Iterator[OllamaStub]:
-    with OllamaStub(SSE([piece("Hello"), piece("!"), final(eval_count=2)], content_type=NDJSON)) as server:
+def stub() -> Iterator[StubServer]:
+    """The stub answering `POST /api/chat` at the server's root; ``stub.root`` is the base_url."""
+    with StubServer(SSE([piece("Hello"), piece("!"), final(eval_count=2)], content_type=NDJSON),
+                    routes=("/api/chat",), base_path="",
+                    not_found=lambda path: Status(404, "404 page not found")) as server:  # Ollama's router
         yield server
 
 
@@ -362,7 +328,7 @@ def reply(items: list, **kw) -> SSE:
     return SSE(items, content_type=NDJSON, **kw)
 
 
-async def stream_from(stub: OllamaStub, key: str | None = None, read_timeout: float = 300.0):
+async def stream_from(stub: StubServer, key: str | None = None, read_timeout: float = 300.0):
     config = ProviderConfig(name="o", kind="ollama", base_url=stub.root, read_timeout=read_timeout)
     seen: list = []
     async with httpx.AsyncClient() as client:
@@ -374,7 +340,7 @@ async def stream_from(stub: OllamaStub, key: str | None = None, read_timeout: fl
     return seen, None
 
 
-async def test_request_path_body_and_no_authorization_without_a_key(stub: OllamaStub) -> None:
+async def test_request_path_body_and_no_authorization_without_a_key(stub: StubServer) -> None:
     events, err = await stream_from(stub)
     assert err is None and texts(events) == "Hello!"
     (request,) = stub.requests
@@ -387,12 +353,12 @@ async def test_request_path_body_and_no_authorization_without_a_key(stub: Ollama
     }
 
 
-async def test_authorization_is_sent_when_a_key_is_set(stub: OllamaStub) -> None:
+async def test_authorization_is_sent_when_a_key_is_set(stub: StubServer) -> None:
     await stream_from(stub, key=KEY)
     assert stub.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
-async def test_a_model_that_cannot_think_is_asked_again_without_think(stub: OllamaStub) -> None:
+async def test_a_model_that_cannot_think_is_asked_again_without_think(stub: StubServer) -> None:
     stub.script = [Status(400, {"error": '"llama3.2" does not support thinking'}),
                    reply([piece("plain"), final(eval_count=1)])]
     events, err = await stream_from(stub)
@@ -402,14 +368,14 @@ async def test_a_model_that_cannot_think_is_asked_again_without_think(stub: Olla
     assert len(stub.requests) == 3 and "think" not in stub.requests[2].json
 
 
-async def test_other_400s_are_not_retried(stub: OllamaStub) -> None:
+async def test_other_400s_are_not_retried(stub: StubServer) -> None:
     stub.script = Status(400, {"error": "invalid options"})
     _, err = await stream_from(stub)
     assert isinstance(err, errors.HTTPStatusError) and "invalid options" in err.message
     assert len(stub.requests) == 1
 
 
-async def test_real_server_404_model_and_cut(stub: OllamaStub) -> None:
+async def test_real_server_404_model_and_cut(stub: StubServer) -> None:
     stub.script = Status(404, {"error": "model 'llama3.2' not found"})
     _, err = await stream_from(stub)
     assert isinstance(err, errors.NotFoundError) and "model 'llama3.2' not found" in err.message
@@ -419,7 +385,7 @@ async def test_real_server_404_model_and_cut(stub: OllamaStub) -> None:
     assert texts(events) == "half an ans"
 
 
-async def test_read_stall_is_a_read_timeout(stub: OllamaStub) -> None:
+async def test_read_stall_is_a_read_timeout(stub: StubServer) -> None:
     stub.script = reply([piece("slow")], then="stall")
     events, err = await stream_from(stub, read_timeout=0.5)
     assert isinstance(err, errors.ReadTimeoutError)
@@ -432,17 +398,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_connection_refused_asks_whether_ollama_serve_runs() -> None:
-    config = ProviderConfig(name="o", kind="ollama", base_url=f"http://user:{KEY}@127.0.0.1:{free_port()}")
-    async with httpx.AsyncClient() as client:
-        with pytest.raises(errors.ConnectError) as caught:
-            async for _ in OllamaProvider(config, None).stream(client, MODEL, REQUEST):
-                pass
-    assert "refused" in caught.value.message and "ollama serve" in caught.value.message
-    assert KEY not in caught.value.message
+async def test_connection_refused_is_retried_then_asks_whether_ollama_serve_runs(
+        instant_retries: list[float]) -> None:
+    port = free_port()
+    config = ProviderConfig(name="o", kind="ollama", base_url=f"http://user:{KEY}@127.0.0.1:{port}")
+    result = new_result(MODEL, config, REQUEST, TokenCounter())
+    seen: list = []
+    async with make_client() as client:
+        await stream_answer(client, result, seen.append, rand=lambda: 0.0)  # the runner's retry policy
+    assert [e.message for e in seen if isinstance(e, RetryNotice)] == [
+        "connection refused — retrying in 0.5 s (try 2 of 3)", "connection refused — retrying in 1 s (try 3 of 3)"]
+    assert instant_retries == [0.5, 1.0]
+    error = result.error
+    assert result.status is AnswerStatus.ERROR and isinstance(error, errors.ConnectError)
+    assert error.retryable is True  # the transport contract survives the rewording
+    assert error.message == f"connection refused by 127.0.0.1:{port} (is `ollama serve` running?)"  # no user:key
 
 
-async def test_cancelling_a_stream_closes_its_connection(stub: OllamaStub) -> None:
+async def test_cancelling_a_stream_closes_its_connection(stub: StubServer) -> None:
     stub.script = reply([piece("partial answer")], then="stall")
     config = ProviderConfig(name="o", kind="ollama", base_url=stub.root)
     got_text = asyncio.Event()
@@ -454,7 +427,7 @@ async def test_cancelling_a_stream_closes_its_connection(stub: OllamaStub) -> No
 
     async with httpx.AsyncClient() as client:
         task = asyncio.create_task(consume(client))
-        await asyncio.wait_for(got_text.wait(), 30)
+        await got_text.wait()
         pool = client._transport._pool  # httpx's connection pool: what is open right now
         assert len(pool.connections) == 1
         task.cancel()
@@ -479,7 +452,7 @@ def ask_json(capsys: pytest.CaptureFixture) -> tuple[int, dict]:
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_ask_json_shows_exact_ollama_tokens(stub: OllamaStub, isolated_home: Path,
+def test_ask_json_shows_exact_ollama_tokens(stub: StubServer, isolated_home: Path,
                                             capsys: pytest.CaptureFixture) -> None:
     write_config(isolated_home, stub.root)
     stub.script = reply([piece(thinking="Greet."), piece("Hello, "), piece("world!"),
@@ -494,7 +467,7 @@ def test_ask_json_shows_exact_ollama_tokens(stub: OllamaStub, isolated_home: Pat
     assert stub.requests[0].path == "/api/chat"
 
 
-def test_ask_json_without_prompt_eval_count_keeps_the_input_estimate(stub: OllamaStub, isolated_home: Path,
+def test_ask_json_without_prompt_eval_count_keeps_the_input_estimate(stub: StubServer, isolated_home: Path,
                                                                      capsys: pytest.CaptureFixture) -> None:
     write_config(isolated_home, stub.root + "/v1")  # a copied OpenAI-style URL still works
     stub.script = reply([piece("Hello"), final(eval_count=5, prompt_eval_count=None)])
@@ -506,7 +479,7 @@ def test_ask_json_without_prompt_eval_count_keeps_the_input_estimate(stub: Ollam
     assert isinstance(result["input_tokens"], int) and result["input_tokens"] > 0
 
 
-def test_ask_json_model_not_found(stub: OllamaStub, isolated_home: Path, capsys: pytest.CaptureFixture) -> None:
+def test_ask_json_model_not_found(stub: StubServer, isolated_home: Path, capsys: pytest.CaptureFixture) -> None:
     write_config(isolated_home, stub.root)
     stub.script = Status(404, {"error": "model 'llama3.2' not found"})
     code, data = ask_json(capsys)

@@ -24,8 +24,9 @@ from workbench.providers.base import (
     MAX_ERROR_BODY,
     _one_line,
     error_message_from_body,
-    parse_retry_after,
+    http_status_error,
     redact,
+    request_timeout,
     transport_error,
 )
 from workbench.providers.events import (
@@ -89,7 +90,7 @@ class AnthropicProvider:
     async def stream(self, client: httpx.AsyncClient, model: ModelInfo, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield the typed events of one streamed message."""
         cfg = self.config
-        timeout = httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=30.0)
+        timeout = request_timeout(cfg)
         started = False
         state = _MessageState(self._key)
         try:
@@ -149,7 +150,10 @@ class AnthropicProvider:
             message = message.replace("HTTP 529 error", "HTTP 529 overloaded", 1)
         if status == 404 and "model" not in message.lower():
             message += " (check the base_url, e.g. https://api.anthropic.com/v1, and the model id)"
-        return errors.error_for_status(status, redact(message, self._key), parse_retry_after(response.headers))
+        # The headers and body also decide whether the runner may retry (Retry-After on any
+        # status, so a 529 or 503 keeps its wait; x-should-retry, which Anthropic sends; a 429
+        # whose error type is billing_error): see providers/retry.py.
+        return http_status_error(status, redact(message, self._key), response.headers, body)
 
     async def _events(self, response: httpx.Response, state: _MessageState) -> AsyncIterator[StreamEvent]:
         decoder = SSEDecoder()

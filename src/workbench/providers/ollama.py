@@ -25,8 +25,9 @@ from workbench.providers.base import (
     MAX_ERROR_BODY,
     _one_line,
     error_message_from_body,
-    parse_retry_after,
+    http_status_error,
     redact,
+    request_timeout,
     transport_error,
 )
 from workbench.providers.events import (
@@ -103,7 +104,7 @@ class OllamaProvider:
     async def stream(self, client: httpx.AsyncClient, model: ModelInfo, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield the typed events of one streamed chat."""
         cfg = self.config
-        timeout = httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=30.0)
+        timeout = request_timeout(cfg)
         think_key = (cfg.base_url, model.upstream)
         think = think_key not in _NO_THINKING
         started = False
@@ -128,7 +129,10 @@ class OllamaProvider:
         except httpx.HTTPError as exc:
             error = transport_error(exc, started=started, read_timeout=cfg.read_timeout)
             if isinstance(exc, httpx.ConnectError) and (_refused(exc) or "refused" in error.message):
-                error = errors.ConnectError(f"connection refused by {self._host()} (is `ollama serve` running?)")
+                # Reworded in place, so the error keeps the ``retryable`` that transport_error
+                # set: a server that is still starting up may answer the next try.
+                error.message = f"connection refused by {self._host()} (is `ollama serve` running?)"
+                error.args = (error.message,)
             raise error from None
 
     def _host(self) -> str:
@@ -158,9 +162,9 @@ class OllamaProvider:
                 message += f" (pull it with `ollama pull {model.upstream}`)"
             else:
                 message += " (check the base_url: the Ollama server's root, e.g. http://127.0.0.1:11434)"
-        return errors.error_for_status(
-            response.status_code, redact(message, self._key), parse_retry_after(response.headers)
-        )
+        # Headers and body decide whether the runner may retry (Retry-After on any status, e.g.
+        # a 503 while the model loads): see providers/retry.py.
+        return http_status_error(response.status_code, redact(message, self._key), response.headers, body)
 
     async def _body(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
         content_type = response.headers.get("content-type", "")
