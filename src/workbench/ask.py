@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from typing import Any
@@ -81,7 +82,7 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         store.close()
     if mode == "json":
-        print(json.dumps({"run_id": run_id, "results": [result_json(r) for r in results]}, ensure_ascii=False, indent=2))
+        print(json_for_terminal({"run_id": run_id, "results": [result_json(r) for r in results]}))
     elif mode == "code":
         _print_code(results)
     elif mode == "plain" and len(results) > 1:
@@ -150,6 +151,13 @@ def _print_plain(result: AnswerResult) -> None:
         out.write(f"[{result.status.value}] {sanitize(result.error.message)}\n")
     out.write(sanitize(result.text).rstrip("\n") + "\n\n")
     out.flush()
+
+
+def json_for_terminal(data: Any) -> str:
+    """JSON with non-ASCII text kept readable, but C1 controls (U+0080–U+009F, which some
+    terminals obey like ESC sequences) escaped: json.dumps leaves them raw with ensure_ascii=False."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return re.sub(r"[\x80-\x9f\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _print_code(results: list[AnswerResult]) -> None:

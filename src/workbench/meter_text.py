@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workbench.catalog import format_usd
 from workbench.meter import MeterReading
+from workbench.safety import sanitize
 
 
 def format_count(n: int | None) -> str:
@@ -52,5 +53,5 @@ def meter_summary(reading: MeterReading, served: str | None = None, requested: s
     parts.append(reading.status + ("" if reading.exact else " · estimate"))
     line = " · ".join(parts)
     if served and requested and served != requested:
-        line += f" · served by {served}"
+        line += f" · served by {sanitize(served)}"  # the server's words: untrusted
     return line

@@ -6,6 +6,7 @@ import json
 
 from workbench.catalog import format_price, key_status
 from workbench.config import Settings
+from workbench.safety import sanitize
 
 
 def model_rows(settings: Settings) -> list[dict]:
@@ -34,6 +35,7 @@ def print_models(settings: Settings, as_json: bool = False) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Models (prices: US$ per million tokens)", title_justify="left")
     for col, kw in (("id", {"no_wrap": True}), ("name", {}), ("provider", {}),
@@ -41,8 +43,8 @@ def print_models(settings: Settings, as_json: bool = False) -> int:
                     ("output $/M", {"justify": "right", "no_wrap": True}), ("key", {})):
         table.add_column(col, **kw)
     for row, model in zip(rows, settings.models.values()):
-        name = model.name + (" *" if model.routed else "")
-        table.add_row(row["id"], name, row["provider"], format_price(model.prices.input_per_m),
+        name = sanitize(model.name) + (" *" if model.routed else "")
+        table.add_row(sanitize(row["id"]), Text(name), row["provider"], format_price(model.prices.input_per_m),
                       format_price(model.prices.output_per_m), row["key"])
     console = Console()
     console.print(table)

@@ -124,7 +124,8 @@ def task_score_text(entry: TaskEntry, with_n: bool = True) -> str:
 
 def _md(cell: str) -> str:
     # Notes and names are user text: a pipe or a newline would break the table.
-    return " ".join(cell.replace("|", "\\|").split())
+    # ...and a model name from a config file is no safer than a model's text
+    return " ".join(sanitize(cell).replace("|", "\\|").split())
 
 
 # ---- Markdown ----------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def to_markdown(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> 
         out += ["", f"## Task: {_md(task.task)}", "", "| Model | Score | Notes |", "|---|---|---|"]
         for e in task.entries:
             out.append(f"| {_md(e.name)} | {task_score_text(e)} | {_md('; '.join(e.notes))} |")
-        out += ["", f"Winner: {task.winner_text}"]
+        out += ["", f"Winner: {sanitize(task.winner_text)}"]
     return "\n".join(out) + "\n"
 
 

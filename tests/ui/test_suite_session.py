@@ -83,6 +83,7 @@ async def test_a_suite_session_walks_tasks_and_resumes_where_it_stopped(isolated
         await wait_until(pilot, lambda: screen.round_no == 1)
         await wait_round(pilot)
         await wait_until(pilot, lambda: "task 2/2" in screen.session_bar.render().plain)
+        await wait_until(pilot, lambda: any("Last task answered" in n.message for n in app._notifications))
         await pilot.press("f9")  # nothing left: the session ends on the leaderboard of the suite
         await wait_until(pilot, lambda: isinstance(app.screen, LeaderboardScreen))
         assert app.screen.filter.suite == "mini"

@@ -64,7 +64,11 @@ def redact(text: str, secret: str | None) -> str:
     """Text with the secret (and Bearer tokens) masked."""
     if secret and len(secret) >= 4:
         text = text.replace(secret, "[redacted]")
-    return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1[redacted]", text)
+    text = re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1[redacted]", text)
+    # the other ways keys travel: x-api-key (Anthropic), x-goog-api-key and ?key= (Gemini)
+    text = re.sub(r"(?i)((?:x-api-key|x-goog-api-key|api[-_]?key)[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}",
+                  r"\1[redacted]", text)
+    return re.sub(r"(?i)([?&]key=)[A-Za-z0-9._\-]{8,}", r"\1[redacted]", text)
 
 
 def parse_retry_after(headers: httpx.Headers) -> float | None:

@@ -15,6 +15,7 @@ from workbench.config import Settings
 from workbench.domain import ModelInfo
 from workbench.paths import config_dir, store_file
 from workbench.runner import make_client
+from workbench.safety import sanitize
 from workbench.store import answers as store_answers
 from workbench.store.db import Store, StoreError, open_store
 from workbench.tokens import TokenCounter
@@ -139,6 +140,12 @@ class WorkbenchApp(App):
                 if not pane.is_streaming:
                     yield SystemCommand(f"Retry {pane.label}", "Send the last prompt to this model again",
                                         pane.action_retry)
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notification passes here: its text may quote a model, a server or a config file,
+        so it is sanitised and never read as markup."""
+        super().notify(sanitize(message), title=sanitize(title), severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
         from workbench.ui.screens.help import HelpScreen

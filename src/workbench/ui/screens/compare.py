@@ -116,8 +116,8 @@ class CompareScreen(Screen):
         return any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers_by_pane.values())
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "next_task":
-            return self.suite.active and not self.streaming
+        if action == "next_task":  # while answers stream, F9 says to wait rather than vanish
+            return self.suite.active
         if action == "stop_streams" and not self.streaming:
             # Escape with nothing to stop returns to the prompt (shown only while streaming).
             return True if self.grid.focused_pane() is not None else False
@@ -377,7 +377,8 @@ class CompareScreen(Screen):
         self.suite.pick()
 
     async def action_next_task(self) -> None:
-        if self.streaming:
+        # the panes, not the workers: a worker still saving its answer has finished streaming
+        if any(p.is_streaming for p in self.grid.panes):
             self.notify("Wait for the answers to end (Esc stops them).", severity="warning")
             return
         await self.suite.next_task()
