@@ -21,13 +21,16 @@ import httpx
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.base import (
-    MAX_ERROR_BODY,
     _one_line,
-    error_message_from_body,
+    error_body,
     http_status_error,
+    is_whole_json,
+    json_count,
+    json_table,
+    open_stream,
     redact,
+    reject_html,
     request_timeout,
-    transport_error,
 )
 from workbench.providers.events import (
     ReasoningDelta,
@@ -90,61 +93,35 @@ class AnthropicProvider:
     async def stream(self, client: httpx.AsyncClient, model: ModelInfo, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield the typed events of one streamed message."""
         cfg = self.config
-        timeout = request_timeout(cfg)
-        started = False
         state = _MessageState(self._key)
-        try:
-            async with client.stream(
-                "POST",
-                f"{cfg.base_url.rstrip('/')}/messages",
-                json=self.build_payload(model, request),
-                headers=self._headers(),
-                timeout=timeout,
-            ) as response:
-                if response.status_code >= 400:
-                    raise await self._status_error(response)
-                started = True
-                content_type = response.headers.get("content-type", "")
-                if "html" in content_type:
-                    # A proxy or captive portal answered in the API's place, often with 200 OK.
-                    body = await self._capped_body(response)
-                    message = error_message_from_body(response.status_code, content_type, body)
-                    raise errors.DecodeError(f"{message}, not an event stream")
-                if "text/event-stream" not in content_type and "json" in content_type:
-                    for event in _whole_message(await response.aread(), self._key):
-                        yield event
-                    return
-                try:
-                    async for event in self._events(response, state):
-                        yield event
-                except (httpx.HTTPError, errors.ProviderError):
-                    # The answer failed after message_delta: its output count is Anthropic's
-                    # "authoritative total used for billing", so the meter keeps exact numbers
-                    # for what was paid for even though the answer is interrupted.
-                    if state.usage.final:
-                        yield state.usage.report()
-                    raise
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, started=started, read_timeout=cfg.read_timeout) from None
-
-    async def _capped_body(self, response: httpx.Response) -> bytes:
-        """The start of an error body, with the key redacted."""
-        body = b""
-        try:
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) >= MAX_ERROR_BODY:
-                    break
-        except httpx.HTTPError:
-            pass
-        # Redact the whole body before a message is cut from it: a key straddling the cut
-        # would otherwise survive in part (Q5).
-        return redact(body.decode("utf-8", errors="replace"), self._key).encode()
+        async with open_stream(
+            client,
+            f"{cfg.base_url.rstrip('/')}/messages",
+            json=self.build_payload(model, request),
+            headers=self._headers(),
+            timeout=request_timeout(cfg),
+            read_timeout=cfg.read_timeout,
+            status_error=self._status_error,
+        ) as response:
+            await reject_html(response, self._key, "an event stream")
+            if is_whole_json(response):
+                for event in _whole_message(await response.aread(), self._key):
+                    yield event
+                return
+            try:
+                async for event in self._events(response, state):
+                    yield event
+            except (httpx.HTTPError, errors.ProviderError):
+                # The answer failed after message_delta: its output count is Anthropic's
+                # "authoritative total used for billing", so the meter keeps exact numbers
+                # for what was paid for even though the answer is interrupted.
+                if state.usage.final:
+                    yield state.usage.report()
+                raise
 
     async def _status_error(self, response: httpx.Response) -> errors.ProviderError:
         status = response.status_code
-        body = await self._capped_body(response)
-        message = error_message_from_body(status, response.headers.get("content-type", ""), body)
+        body, message = await error_body(response, self._key)
         if status == 529:
             # Anthropic's own status, which httpx has no reason phrase for.
             message = message.replace("HTTP 529 error", "HTTP 529 overloaded", 1)
@@ -204,11 +181,11 @@ class _Usage:
         self.seen = True
         self.final = self.final or final
         for name in self.FIELDS:
-            value = _count(usage.get(name))
+            value = json_count(usage.get(name))
             if value is not None:
                 # Replace, never add: message_delta's counts are totals so far, not increments.
                 self.counts[name] = value
-        thinking = _count(_table(usage.get("output_tokens_details")).get("thinking_tokens"))
+        thinking = json_count(json_table(usage.get("output_tokens_details")).get("thinking_tokens"))
         if thinking is not None:
             self.thinking_tokens = thinking
 
@@ -275,7 +252,7 @@ class _MessageState:
         if kind == "error" or sse_name == "error":
             raise errors.StreamErrorEvent(_error_event_message(obj, self._key))
         if kind == "message_start":
-            message = _table(obj.get("message"))
+            message = json_table(obj.get("message"))
             out: list[StreamEvent] = []
             model = message.get("model")
             if isinstance(model, str) and model and model != self.served:
@@ -285,11 +262,11 @@ class _MessageState:
             self.usage.update(message.get("usage"), final=False)
             return out
         if kind == "content_block_start":
-            block = _table(obj.get("content_block"))
+            block = json_table(obj.get("content_block"))
             # Blocks start empty today; text here (allowed by the schema) is not dropped.
             return _block_text(block.get("type"), block.get("text"), block.get("thinking"))
         if kind == "content_block_delta":
-            delta = _table(obj.get("delta"))
+            delta = json_table(obj.get("delta"))
             # signature_delta, input_json_delta (tool input), citations_delta: nothing to show.
             return _block_text(
                 {"text_delta": "text", "thinking_delta": "thinking"}.get(delta.get("type")),
@@ -297,7 +274,7 @@ class _MessageState:
                 delta.get("thinking"),
             )
         if kind == "message_delta":
-            stop = _table(obj.get("delta")).get("stop_reason")
+            stop = json_table(obj.get("delta")).get("stop_reason")
             if isinstance(stop, str) and stop:
                 self.stop_reason = stop
             self.usage.update(obj.get("usage"), final=True)
@@ -348,7 +325,7 @@ def _whole_message(body: bytes, key: str | None) -> list[StreamEvent]:
     if isinstance(data.get("model"), str) and data["model"]:
         events.append(ServedModel(data["model"]))
     for block in data.get("content") or ():
-        block = _table(block)
+        block = json_table(block)
         events += _block_text(block.get("type"), block.get("text"), block.get("thinking"))
     usage = _Usage()
     usage.update(data.get("usage"), final=True)
@@ -374,18 +351,3 @@ def _stray_error(lines: list[str]) -> str | None:
             message = err.get("message") if isinstance(err, dict) else err
             return f"the server reported an error: {message or 'unknown error'}"
     return None
-
-
-def _count(value: Any) -> int | None:
-    """A token count from JSON, or None when it is missing or not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return int(value)
-    except (ValueError, OverflowError):  # NaN or Infinity (Python's json accepts both)
-        return None
-
-
-def _table(value: Any) -> dict[str, Any]:
-    """A JSON object, or an empty one in place of null or a value of another type."""
-    return value if isinstance(value, dict) else {}

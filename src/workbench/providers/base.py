@@ -8,8 +8,10 @@ import os
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any, Protocol
 
 import httpx
 
@@ -279,3 +281,97 @@ def _last_detail(causes: list[BaseException]) -> str:
         if str(cause):
             return str(cause)
     return type(causes[0]).__name__
+
+
+# --- scaffolding the four adapters share: opening the stream and reading what came back ---
+
+
+@asynccontextmanager
+async def open_stream(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    read_timeout: float,
+    status_error: Callable[[httpx.Response], Awaitable[errors.ProviderError]],
+    on_transport_error: Callable[[httpx.HTTPError, errors.ProviderError], errors.ProviderError] | None = None,
+    **request: Any,
+) -> AsyncIterator[httpx.Response]:
+    """``POST url`` as a stream (``request``: httpx's ``json``, ``headers``, ``timeout``, …) and
+    yield the open response once its status is below 400.
+
+    An error status raises what ``await status_error(response)`` returns (the adapter words it;
+    it may raise instead, e.g. to ask again differently). Any httpx error, while opening or while
+    the caller reads the body inside the ``with``, becomes ``transport_error``'s typed error,
+    passed through ``on_transport_error`` when given (for a dialect's hint). Leaving the
+    ``with`` early (cancellation, closing the adapter's generator) closes the response.
+    """
+    # False until the headers came with a good status: transport_error retries only before it.
+    started = False
+    try:
+        async with client.stream("POST", url, **request) as response:
+            if response.status_code >= 400:
+                raise await status_error(response)
+            started = True
+            yield response
+    except httpx.HTTPError as exc:
+        error = transport_error(exc, started=started, read_timeout=read_timeout)
+        if on_transport_error is not None:
+            error = on_transport_error(exc, error)
+        raise error from None
+
+
+async def capped_body(response: httpx.Response, key: str | None) -> bytes:
+    """The start of an error body (at most about ``MAX_ERROR_BODY``), with the key redacted."""
+    body = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= MAX_ERROR_BODY:
+                break
+    except httpx.HTTPError:
+        pass  # the status already says it failed; a body cut short only shortens the message
+    # Redact the whole body before a message is cut from it: a key straddling the cut
+    # would otherwise survive in part (Q5).
+    return redact(body.decode("utf-8", errors="replace"), key).encode()
+
+
+async def error_body(response: httpx.Response, key: str | None) -> tuple[bytes, str]:
+    """The redacted start of an error response's body, and the message ``error_message_from_body``
+    makes of it (not yet redacted: callers add their hints, then redact the whole)."""
+    body = await capped_body(response, key)
+    return body, error_message_from_body(response.status_code, response.headers.get("content-type", ""), body)
+
+
+async def reject_html(response: httpx.Response, key: str | None, expected: str) -> None:
+    """Raise ``DecodeError`` when an HTML page came in place of the stream (``expected``, e.g.
+    "an event stream"): a proxy or captive portal answering in the API's place, often 200 OK."""
+    content_type = response.headers.get("content-type", "")
+    if "html" in content_type:
+        body = await capped_body(response, key)
+        message = error_message_from_body(response.status_code, content_type, body)
+        raise errors.DecodeError(f"{message}, not {expected}")
+
+
+def is_whole_json(response: httpx.Response) -> bool:
+    """True when a JSON body came in place of an event stream (a server or gateway that
+    ignored the request to stream); the adapter reads it whole."""
+    content_type = response.headers.get("content-type", "")
+    return "text/event-stream" not in content_type and "json" in content_type
+
+
+def json_count(value: Any) -> int | None:
+    """A token count from JSON, or None when it is missing or not a number.
+
+    Decimal is accepted because the OpenAI adapter parses floats as Decimal (for exact costs).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    try:
+        return int(value)
+    except (ValueError, OverflowError, ArithmeticError):  # NaN or Infinity (Python's json accepts both)
+        return None
+
+
+def json_table(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one in place of null or a value of another type."""
+    return value if isinstance(value, dict) else {}

@@ -36,13 +36,16 @@ import httpx
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.base import (
-    MAX_ERROR_BODY,
     _one_line,
-    error_message_from_body,
+    error_body,
     http_status_error,
+    is_whole_json,
+    json_count,
+    json_table,
+    open_stream,
     redact,
+    reject_html,
     request_timeout,
-    transport_error,
 )
 from workbench.providers.events import (
     ReasoningDelta,
@@ -110,58 +113,33 @@ class GeminiProvider:
     async def stream(self, client: httpx.AsyncClient, model: ModelInfo, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield the typed events of one streamed answer."""
         cfg = self.config
-        timeout = request_timeout(cfg)
-        started = False
-        try:
-            async with client.stream(
-                "POST",
-                self.url(model),
-                params={"alt": "sse"},
-                json=self.build_payload(model, request),
-                headers=self._headers(),
-                timeout=timeout,
-            ) as response:
-                if response.status_code >= 400:
-                    raise await self._status_error(response)
-                started = True
-                content_type = response.headers.get("content-type", "")
-                if "html" in content_type:
-                    # A proxy or captive portal answered in the API's place, often with 200 OK.
-                    body = await self._capped_body(response)
-                    message = error_message_from_body(response.status_code, content_type, body)
-                    raise errors.DecodeError(f"{message}, not an event stream")
-                if "text/event-stream" not in content_type and "json" in content_type:
-                    # Without alt=sse (a gateway dropping the query) Gemini sends one JSON array.
-                    for event in self._whole_response(await response.aread()):
-                        yield event
-                    return
-                async for event in self._events(response):
+        async with open_stream(
+            client,
+            self.url(model),
+            params={"alt": "sse"},
+            json=self.build_payload(model, request),
+            headers=self._headers(),
+            timeout=request_timeout(cfg),
+            read_timeout=cfg.read_timeout,
+            status_error=self._status_error,
+        ) as response:
+            await reject_html(response, self._key, "an event stream")
+            if is_whole_json(response):
+                # Without alt=sse (a gateway dropping the query) Gemini sends one JSON array.
+                for event in self._whole_response(await response.aread()):
                     yield event
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, started=started, read_timeout=cfg.read_timeout) from None
-
-    async def _capped_body(self, response: httpx.Response) -> bytes:
-        """The start of an error body, with the key redacted."""
-        body = b""
-        try:
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) >= MAX_ERROR_BODY:
-                    break
-        except httpx.HTTPError:
-            pass
-        # Redact the whole body before any message is cut from it, so no part of a key survives.
-        return redact(body.decode("utf-8", errors="replace"), self._key).encode()
+                return
+            async for event in self._events(response):
+                yield event
 
     async def _status_error(self, response: httpx.Response) -> errors.ProviderError:
         status = response.status_code
-        body = await self._capped_body(response)
+        body, message = await error_body(response, self._key)
         google = _google_error(body.decode("utf-8", errors="replace"))
         if google is not None:
+            # Google's own status name (RESOURCE_EXHAUSTED, …) says more than the reason phrase.
             reason = google.status or httpx.codes.get_reason_phrase(status) or "error"
             message = f"HTTP {status} {reason}: {_one_line(google.message)}"
-        else:
-            message = error_message_from_body(status, response.headers.get("content-type", ""), body)
         if status == 404 and "model" not in message.lower():
             message += " (check the base_url and the model id)"
         message = redact(message, self._key)
@@ -269,8 +247,8 @@ class _StreamState:
             # One candidate is asked for (candidateCount defaults to 1); `index` may be omitted.
             if not isinstance(candidate, dict) or candidate.get("index", 0) != 0:
                 continue
-            for part in _table(candidate.get("content")).get("parts") or ():
-                text = _table(part).get("text")
+            for part in json_table(candidate.get("content")).get("parts") or ():
+                text = json_table(part).get("text")
                 if isinstance(text, str) and text:
                     if part.get("thought") is True:
                         out.append(ReasoningDelta(text))
@@ -280,7 +258,7 @@ class _StreamState:
             reason = candidate.get("finishReason")
             if isinstance(reason, str) and reason:
                 self.finish_reason = reason
-        block = _table(obj.get("promptFeedback")).get("blockReason")
+        block = json_table(obj.get("promptFeedback")).get("blockReason")
         if isinstance(block, str) and block and not candidates:
             self.block_reason = block
         usage = obj.get("usageMetadata")
@@ -317,12 +295,12 @@ def normalise_usage(meta: dict[str, Any]) -> UsageReport:
     ``promptTokenCount`` already includes cached content; ``candidatesTokenCount`` excludes
     thoughts, which are billed as output, so output = candidates + thoughts.
     """
-    thoughts = _count(meta.get("thoughtsTokenCount"))
+    thoughts = json_count(meta.get("thoughtsTokenCount"))
     return UsageReport(
-        input_tokens=_count(meta.get("promptTokenCount")),
-        output_tokens=(_count(meta.get("candidatesTokenCount")) or 0) + (thoughts or 0),
+        input_tokens=json_count(meta.get("promptTokenCount")),
+        output_tokens=(json_count(meta.get("candidatesTokenCount")) or 0) + (thoughts or 0),
         reasoning_tokens=thoughts,
-        cached_input_tokens=_count(meta.get("cachedContentTokenCount")) or 0,
+        cached_input_tokens=json_count(meta.get("cachedContentTokenCount")) or 0,
     )
 
 
@@ -350,7 +328,7 @@ class _GoogleError:
         status = err.get("status") if isinstance(err.get("status"), str) else None
         bad_key, delay, daily = False, None, False
         for detail in err.get("details") or ():
-            detail = _table(detail)
+            detail = json_table(detail)
             kind = str(detail.get("@type", ""))
             # google.rpc.ErrorInfo: API_KEY_INVALID, API_KEY_EXPIRED, API_KEY_SERVICE_BLOCKED…
             if str(detail.get("reason", "")).startswith("API_KEY"):
@@ -361,7 +339,7 @@ class _GoogleError:
                 # e.g. quotaId "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
                 # (PROTOCOLS §3 marks the exact shape unverified; a miss only means a retry)
                 for violation in detail.get("violations") or ():
-                    v = _table(violation)
+                    v = json_table(violation)
                     if "perday" in f"{v.get('quotaId', '')} {v.get('quotaMetric', '')}".lower():
                         daily = True
         if "api key not valid" in message.lower():
@@ -426,18 +404,3 @@ def _duration(value: Any) -> float | None:
         except ValueError:
             return None
     return None
-
-
-def _count(value: Any) -> int | None:
-    """A token count from JSON, or None when it is missing or not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return int(value)
-    except (ValueError, OverflowError):  # NaN or Infinity (Python's json accepts both)
-        return None
-
-
-def _table(value: Any) -> dict[str, Any]:
-    """A JSON object, or an empty one in place of null or a value of another type."""
-    return value if isinstance(value, dict) else {}

@@ -22,13 +22,14 @@ import httpx
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.base import (
-    MAX_ERROR_BODY,
     _one_line,
-    error_message_from_body,
+    error_body,
     http_status_error,
+    json_count,
+    open_stream,
     redact,
+    reject_html,
     request_timeout,
-    transport_error,
 )
 from workbench.providers.events import (
     ReasoningDelta,
@@ -54,6 +55,11 @@ def api_root(base_url: str) -> str:
         if root.endswith(suffix):
             return root[: -len(suffix)]
     return root
+
+
+class _ThinkingUnsupported(Exception):
+    """Raised by the status check of ``OllamaProvider.stream`` to ask again without ``think``
+    (a 400 "does not support thinking"); caught there, never seen by callers."""
 
 
 class OllamaProvider:
@@ -107,56 +113,44 @@ class OllamaProvider:
         timeout = request_timeout(cfg)
         think_key = (cfg.base_url, model.upstream)
         think = think_key not in _NO_THINKING
-        started = False
-        try:
-            while True:
-                async with client.stream(
-                    "POST", self.url, json=self.build_payload(model, request, think=think),
-                    headers=self._headers(), timeout=timeout,
+
+        async def status_error(response: httpx.Response) -> errors.ProviderError:
+            error = await self._status_error(response, model)
+            if think and response.status_code == 400 and "support thinking" in error.message:
+                raise _ThinkingUnsupported
+            return error
+
+        while True:
+            try:
+                async with open_stream(
+                    client, self.url, json=self.build_payload(model, request, think=think),
+                    headers=self._headers(), timeout=timeout, read_timeout=cfg.read_timeout,
+                    status_error=status_error, on_transport_error=self._connection_hint,
                 ) as response:
-                    if response.status_code >= 400:
-                        error = await self._status_error(response, model)
-                        if think and response.status_code == 400 and "support thinking" in error.message:
-                            # Not a failure of the answer: this model cannot think, so ask plainly.
-                            _NO_THINKING.add(think_key)
-                            think = False
-                            continue
-                        raise error
-                    started = True
                     async for event in self._body(response):
                         yield event
                     return
-        except httpx.HTTPError as exc:
-            error = transport_error(exc, started=started, read_timeout=cfg.read_timeout)
-            if isinstance(exc, httpx.ConnectError) and (_refused(exc) or "refused" in error.message):
-                # Reworded in place, so the error keeps the ``retryable`` that transport_error
-                # set: a server that is still starting up may answer the next try.
-                error.message = f"connection refused by {self._host()} (is `ollama serve` running?)"
-                error.args = (error.message,)
-            raise error from None
+            except _ThinkingUnsupported:
+                # Not a failure of the answer: this model cannot think, so ask plainly.
+                _NO_THINKING.add(think_key)
+                think = False
+
+    def _connection_hint(self, exc: httpx.HTTPError, error: errors.ProviderError) -> errors.ProviderError:
+        """A refused connection reworded to say which server and how to start it."""
+        if isinstance(exc, httpx.ConnectError) and (_refused(exc) or "refused" in error.message):
+            # Reworded in place, so the error keeps the ``retryable`` that transport_error
+            # set: a server that is still starting up may answer the next try.
+            error.message = f"connection refused by {self._host()} (is `ollama serve` running?)"
+            error.args = (error.message,)
+        return error
 
     def _host(self) -> str:
         # host:port only: a URL may carry user:password, which must not reach a message (Q5).
         parts = urlsplit(self.config.base_url)
         return f"{parts.hostname or '?'}:{parts.port}" if parts.port else (parts.hostname or "the server")
 
-    async def _capped_body(self, response: httpx.Response) -> bytes:
-        """The start of an error body, with the key redacted."""
-        body = b""
-        try:
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) >= MAX_ERROR_BODY:
-                    break
-        except httpx.HTTPError:
-            pass
-        # Redact the whole body before a message is cut from it: a key straddling the cut
-        # would otherwise survive in part (Q5).
-        return redact(body.decode("utf-8", errors="replace"), self._key).encode()
-
     async def _status_error(self, response: httpx.Response, model: ModelInfo) -> errors.ProviderError:
-        body = await self._capped_body(response)
-        message = error_message_from_body(response.status_code, response.headers.get("content-type", ""), body)
+        body, message = await error_body(response, self._key)
         if response.status_code == 404:
             if "model" in message.lower():
                 message += f" (pull it with `ollama pull {model.upstream}`)"
@@ -167,13 +161,8 @@ class OllamaProvider:
         return http_status_error(response.status_code, redact(message, self._key), response.headers, body)
 
     async def _body(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
-        content_type = response.headers.get("content-type", "")
-        if "html" in content_type:
-            # A proxy or captive portal answered in the server's place, often with 200 OK.
-            body = await self._capped_body(response)
-            message = error_message_from_body(response.status_code, content_type, body)
-            raise errors.DecodeError(f"{message}, not an NDJSON stream")
-        if "text/event-stream" in content_type:
+        await reject_html(response, self._key, "an NDJSON stream")
+        if "text/event-stream" in response.headers.get("content-type", ""):
             raise errors.DecodeError(
                 "the server sent an SSE stream, not Ollama's NDJSON; for an OpenAI-compatible "
                 'server use kind = "openai"'
@@ -337,10 +326,6 @@ def _refused(exc: BaseException) -> bool:
 
 
 def _count(value: Any) -> int | None:
-    """A token count from JSON, or None when it is missing or not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return max(0, int(value))
-    except (ValueError, OverflowError):  # NaN or Infinity (Python's json accepts both)
-        return None
+    """A token count from JSON, or None; a negative one (a broken server) counts as 0."""
+    count = json_count(value)
+    return None if count is None else max(0, count)

@@ -13,13 +13,16 @@ import httpx
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.base import (
-    MAX_ERROR_BODY,
     _one_line,
-    error_message_from_body,
+    error_body,
     http_status_error,
+    is_whole_json,
+    json_count,
+    json_table,
+    open_stream,
     redact,
+    reject_html,
     request_timeout,
-    transport_error,
 )
 from workbench.providers.events import (
     ReasoningDelta,
@@ -70,52 +73,26 @@ class OpenAIProvider:
     async def stream(self, client: httpx.AsyncClient, model: ModelInfo, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield the typed events of one streamed completion."""
         cfg = self.config
-        timeout = request_timeout(cfg)
-        started = False
-        try:
-            async with client.stream(
-                "POST",
-                f"{cfg.base_url}/chat/completions",
-                json=self.build_payload(model, request),
-                headers=self._headers(),
-                timeout=timeout,
-            ) as response:
-                if response.status_code >= 400:
-                    raise await self._status_error(response)
-                started = True
-                content_type = response.headers.get("content-type", "")
-                if "html" in content_type:
-                    # A proxy or captive portal answered in the API's place, often with 200 OK.
-                    body = await self._capped_body(response)
-                    message = error_message_from_body(response.status_code, content_type, body)
-                    raise errors.DecodeError(f"{message}, not an event stream")
-                if "text/event-stream" not in content_type and "json" in content_type:
-                    body = await response.aread()
-                    for event in self._whole_response(body):
-                        yield event
-                    return
-                async for event in self._events(response):
+        async with open_stream(
+            client,
+            f"{cfg.base_url}/chat/completions",
+            json=self.build_payload(model, request),
+            headers=self._headers(),
+            timeout=request_timeout(cfg),
+            read_timeout=cfg.read_timeout,
+            status_error=self._status_error,
+        ) as response:
+            await reject_html(response, self._key, "an event stream")
+            if is_whole_json(response):
+                body = await response.aread()
+                for event in self._whole_response(body):
                     yield event
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, started=started, read_timeout=cfg.read_timeout) from None
-
-    async def _capped_body(self, response: httpx.Response) -> bytes:
-        """The start of an error body, with the key redacted."""
-        body = b""
-        try:
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) >= MAX_ERROR_BODY:
-                    break
-        except httpx.HTTPError:
-            pass
-        # Redact the whole body before a message is cut from it: a key straddling the cut
-        # would otherwise survive in part (Q5).
-        return redact(body.decode("utf-8", errors="replace"), self._key).encode()
+                return
+            async for event in self._events(response):
+                yield event
 
     async def _status_error(self, response: httpx.Response) -> errors.ProviderError:
-        body = await self._capped_body(response)
-        message = error_message_from_body(response.status_code, response.headers.get("content-type", ""), body)
+        body, message = await error_body(response, self._key)
         if response.status_code == 404 and "model" not in message.lower():
             message += " (check the base_url and the model id)"
         # The headers and body also decide whether the runner may retry (Retry-After on any
@@ -162,7 +139,7 @@ class OpenAIProvider:
         events = list(state.parse_obj(data, self._key))
         choices = data.get("choices") if isinstance(data, dict) else None
         if choices and isinstance(choices[0], dict):
-            message = _table(choices[0].get("message"))
+            message = json_table(choices[0].get("message"))
             if isinstance(message.get("reasoning_content") or message.get("reasoning"), str):
                 events.append(ReasoningDelta(message.get("reasoning_content") or message.get("reasoning")))
             if isinstance(message.get("content"), str):
@@ -234,17 +211,17 @@ class _ChunkState:
 def _usage(usage: dict[str, Any]) -> UsageReport:
     # Odd values (a string count, a details list) are skipped, not fatal: the answer itself
     # arrived fine, and a bad usage object only leaves the meter an estimate.
-    details = _table(usage.get("prompt_tokens_details"))
-    hit = _count(usage.get("prompt_cache_hit_tokens"))  # DeepSeek
-    miss = _count(usage.get("prompt_cache_miss_tokens"))
-    cached = _count(details.get("cached_tokens")) or hit or 0
-    prompt = _count(usage.get("prompt_tokens"))
+    details = json_table(usage.get("prompt_tokens_details"))
+    hit = json_count(usage.get("prompt_cache_hit_tokens"))  # DeepSeek
+    miss = json_count(usage.get("prompt_cache_miss_tokens"))
+    cached = json_count(details.get("cached_tokens")) or hit or 0
+    prompt = json_count(usage.get("prompt_tokens"))
     if prompt is None and hit is not None and miss is not None:
         prompt = hit + miss  # DeepSeek: prompt_tokens = hit + miss (PROTOCOLS §1.6)
-    reasoning = _count(_table(usage.get("completion_tokens_details")).get("reasoning_tokens"))
+    reasoning = json_count(json_table(usage.get("completion_tokens_details")).get("reasoning_tokens"))
     return UsageReport(
         input_tokens=prompt,
-        output_tokens=_count(usage.get("completion_tokens")) or 0,
+        output_tokens=json_count(usage.get("completion_tokens")) or 0,
         reasoning_tokens=reasoning,
         cached_input_tokens=cached,
         cost_usd=_cost(usage.get("cost")),
@@ -262,21 +239,6 @@ def _cost(value: Any) -> str | None:
     if not amount.is_finite() or amount < 0:
         return None
     return format(amount, "f")
-
-
-def _count(value: Any) -> int | None:
-    """A token count from JSON, or None when it is missing or not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return None
-    try:
-        return int(value)
-    except (ValueError, OverflowError, ArithmeticError):  # NaN or Infinity (Python's json accepts both)
-        return None
-
-
-def _table(value: Any) -> dict[str, Any]:
-    """A JSON object, or an empty one in place of null or a value of another type."""
-    return value if isinstance(value, dict) else {}
 
 
 def _stray_error(lines: list[str]) -> str | None:
