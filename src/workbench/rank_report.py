@@ -122,6 +122,20 @@ def task_score_text(entry: TaskEntry, with_n: bool = True) -> str:
     return f"{entry.score_shown} ({', '.join(inside)})"
 
 
+def ranks(rows: Sequence[LeaderRow]) -> list[int | None]:
+    """Rank numbers in the rows' order; a model with answers but no score has none (it is listed
+    for its spend, not ranked)."""
+    out: list[int | None] = []
+    n = 0
+    for row in rows:
+        if row.score is None:
+            out.append(None)
+        else:
+            n += 1
+            out.append(n)
+    return out
+
+
 def _md(cell: str) -> str:
     # Notes and names are user text: a pipe or a newline would break the table.
     # ...and a model name from a config file is no safer than a model's text
@@ -139,9 +153,9 @@ def to_markdown(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> 
         out += [EMPTY_MESSAGE, "", totals_text(board), ""]
         return "\n".join(out)
     out += ["| Rank | Model | Score | Price | Value |", "|---|---|---|---|---|"]
-    for rank, row in enumerate(rows, 1):
+    for rank, row in zip(ranks(rows), rows):
         price = price_text(row.price_per_m)
-        out.append(f"| {rank} | {_md(row.name)} | {score_text(row)} | {price} | {value_text(row)} |")
+        out.append(f"| {rank or NONE} | {_md(row.name)} | {score_text(row)} | {price} | {value_text(row)} |")
     flagged = [r for r in rows if r.flag]
     if flagged:
         out.append("")
@@ -187,7 +201,8 @@ def to_csv(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
 
-    for rank, r in enumerate(board.rows if rows is None else rows, 1):
+    listed = board.rows if rows is None else rows
+    for rank, r in zip(ranks(listed), listed):
         writer.writerow([
             rank, r.model_id, r.name, _dec_str(r.score_shown), r.n, *_bounds(r.ci, 2),
             _dec_str(r.price_per_m), _dec_str(r.value), *_bounds(r.value_ci, 1), _dec_str(r.spend_usd),
@@ -197,7 +212,7 @@ def to_csv(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> str:
     return buf.getvalue()
 
 
-def row_json(row: LeaderRow, rank: int) -> dict:
+def row_json(row: LeaderRow, rank: int | None) -> dict:
     """One row as the JSON of I5 (numbers as numbers, money as an exact string)."""
     return {
         "rank": rank,
@@ -224,7 +239,8 @@ def row_json(row: LeaderRow, rank: int) -> dict:
 
 def to_json(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> str:
     """A JSON list of row objects (I5: at least model, score, n, price_per_m, value, flag)."""
-    data = [row_json(r, rank) for rank, r in enumerate(board.rows if rows is None else rows, 1)]
+    listed = board.rows if rows is None else rows
+    data = [row_json(r, rank) for rank, r in zip(ranks(listed), listed)]
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
@@ -247,11 +263,11 @@ def to_rich_table(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -
         wraps = header == "95% CI"
         table.add_column(header, justify="left" if header == "95% CI" else "right", no_wrap=not wraps,
                          overflow="fold")
-    for rank, r in enumerate(rows, 1):
+    for rank, r in zip(ranks(rows), rows):
         marks = (FRONTIER_MARK if r.frontier else "") + (BEST_MARK if r.best_value else "")
         style = "bold" if r.best_value else ""
         # The marks ride in the rank cell: a column of their own does not fit in 80 columns.
-        rank_cell = Text(str(rank)).append(marks, style="green")
+        rank_cell = Text(str(rank) if rank else NONE).append(marks, style="green")
         table.add_row(
             rank_cell, Text(sanitize(r.name), style=style), Text(score_text(r)),
             Text(interval_text(r.ci), style="dim" if r.ci is None else ""), str(r.n),

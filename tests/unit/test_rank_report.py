@@ -240,3 +240,14 @@ def test_task_table_shows_the_spread_beside_the_score() -> None:
     text = render(task_tables(build_leaderboard([score("m", v, "t") for v in (6.5, 9.0)], [], {}))[0])
     m = next(line for line in text.splitlines() if line.lstrip().startswith("m "))
     assert "7.8 (6.5–9.0)" in m and m.split()[-1] == "2"  # 7.75 half up; n in its own column
+
+
+def test_a_model_with_answers_but_no_score_is_listed_without_a_rank() -> None:
+    models = catalog()
+    scored, unscored = id_of("DeepSeek-R1"), id_of("Kimi K2.5")
+    board = build_leaderboard([score(scored, 9.0)], [answer(scored), answer(unscored)], models)
+    lines = to_markdown(board).splitlines()
+    assert "| 1 | DeepSeek-R1 | 9.0 | 2.50 | 3.6 (best value) |" in lines
+    assert any(line.startswith("| — | Kimi K2.5 | — |") for line in lines)
+    data = json.loads(to_json(board))
+    assert [(row["model"], row["rank"]) for row in data] == [(scored, 1), (unscored, None)]
