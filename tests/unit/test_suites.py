@@ -1,5 +1,5 @@
 """Task suites (C6): parsing and its errors, the built-in coding-2026, where suites are found,
-suite sessions in the store (progress, next steps, resume rules) and the estimate of the rest."""
+and the list/show commands. Sessions are in test_suite_sessions.py."""
 
 from __future__ import annotations
 
