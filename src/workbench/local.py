@@ -165,8 +165,15 @@ def local_models() -> list[ModelInfo]:
     ]
 
 
+# A 270M model at temperature 0.2 often repeats itself until its 4096-token context is full,
+# two minutes at ~30 tok/s; a round with --local stops at this many output tokens unless
+# [defaults].max_tokens (or F4) says otherwise.
+LOCAL_MAX_TOKENS = 1024
+
+
 def with_local_models(settings: Settings, base_urls: list[str]) -> Settings:
-    """Settings with the local providers (one per server) and the local models added."""
+    """Settings with the local providers (one per server) and the local models added; output
+    capped at LOCAL_MAX_TOKENS when the config sets no cap."""
     providers = dict(settings.providers)
     models = dict(settings.models)
     for i, model in enumerate(local_models()):
@@ -174,7 +181,10 @@ def with_local_models(settings: Settings, base_urls: list[str]) -> Settings:
         providers[name] = ProviderConfig(name=name, kind="openai", base_url=base_urls[i % len(base_urls)],
                                          read_timeout=120.0)
         models[model.id] = dataclasses.replace(model, provider=name)
-    return dataclasses.replace(settings, providers=providers, models=models)
+    defaults = settings.defaults
+    if defaults.max_tokens is None:
+        defaults = dataclasses.replace(defaults, max_tokens=LOCAL_MAX_TOKENS)
+    return dataclasses.replace(settings, providers=providers, models=models, defaults=defaults)
 
 
 def serve_forever(port: int = 0) -> int:

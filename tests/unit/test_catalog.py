@@ -148,3 +148,17 @@ def test_key_status(monkeypatch: pytest.MonkeyPatch) -> None:
     assert key_status(local) == "not needed"
     keyless_remote = ProviderConfig(name="r", kind="openai", base_url="https://gw.test/v1")
     assert key_status(keyless_remote).startswith("missing")
+
+
+def test_local_models_cap_the_output_unless_the_config_does():
+    import dataclasses
+
+    from workbench.config import load_settings
+    from workbench.local import LOCAL_MAX_TOKENS, with_local_models
+
+    settings = load_settings(None)
+    local = with_local_models(settings, ["http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"])
+    assert local.defaults.max_tokens == LOCAL_MAX_TOKENS
+    assert {m.provider for m in local.models.values() if m.id.startswith("gemma3")} == {"local", "local-2"}
+    capped = dataclasses.replace(settings, defaults=dataclasses.replace(settings.defaults, max_tokens=300))
+    assert with_local_models(capped, ["http://127.0.0.1:1/v1"]).defaults.max_tokens == 300
