@@ -258,13 +258,17 @@ def _parse_defaults(table: Any, file: Path) -> Defaults:
 def _parse_ui(table: Any, file: Path) -> UiSettings:
     if not isinstance(table, dict):
         raise ConfigError(file, "ui", "must be a table")
-    _reject_unknown(table, {"theme", "flush_hz"}, "ui", file)
+    _reject_unknown(table, {"theme", "flush_hz", "stream_reader"}, "ui", file)
     flush_hz = _opt(table, "flush_hz", (int, float), "ui", file)
     if flush_hz is not None and not 1 <= flush_hz <= 60:
         raise ConfigError(file, "ui.flush_hz", "must be between 1 and 60")
+    stream_reader = _opt(table, "stream_reader", str, "ui", file) or UiSettings.stream_reader
+    if stream_reader not in ("auto", "process", "inline"):
+        raise ConfigError(file, "ui.stream_reader", 'must be "auto", "process" or "inline"')
     return UiSettings(
         theme=_opt(table, "theme", str, "ui", file) or UiSettings.theme,
         flush_hz=float(flush_hz) if flush_hz is not None else None,
+        stream_reader=stream_reader,
     )
 
 

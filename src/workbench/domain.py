@@ -74,6 +74,10 @@ class UiSettings:
 
     theme: str = "workbench-dark"
     flush_hz: float | None = None  # None: 20 Hz locally, 8 Hz over SSH (see `frames_per_second`)
+    #: "process": streams are read in a process of their own, off the screen's core
+    #: (providers/reader_process.py); "inline": on the app's event loop (one process less);
+    #: "auto": a process when this machine lets us use two cores or more.
+    stream_reader: str = "auto"
 
     def frames_per_second(self, environ: dict[str, str] | None = None) -> float:
         """How often streamed text is drawn. Over SSH every repaint crosses the link: at 4 panes
@@ -85,6 +89,17 @@ class UiSettings:
             return self.flush_hz
         env = os.environ if environ is None else environ
         return 8.0 if ("SSH_CONNECTION" in env or "SSH_TTY" in env) else 20.0
+
+    def reads_in_a_process(self, cpus: int | None = None) -> bool:
+        """True when streams are read in a process of their own. On one core that process would
+        take its turns from the screen and add the cost of the pipe, so "auto" keeps them inline."""
+        if self.stream_reader != "auto":
+            return self.stream_reader == "process"
+        if cpus is None:
+            import os
+
+            cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return cpus >= 2
 
 
 @dataclass(frozen=True)

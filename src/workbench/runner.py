@@ -18,7 +18,9 @@ from workbench.config import api_key_for
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
 from workbench.meter import Meter, MeterReading, estimate_prompt_tokens
 from workbench.providers import errors
-from workbench.providers.base import loopback_mounts, make_provider, tls_context
+from workbench.providers.base import make_provider
+from workbench.providers.reader_process import ReaderProcess
+from workbench.providers.http_client import client_for, make_client  # make_client: re-exported
 from workbench.providers.events import (
     ReasoningDelta,
     RetryNotice,
@@ -89,6 +91,7 @@ async def stream_answer(
     *,
     sleep: Sleep | None = None,
     rand: Callable[[], float] = random.random,
+    reader: ReaderProcess | None = None,
 ) -> AnswerResult:
     """Stream one answer into ``result``; never raises except CancelledError (after marking it).
 
@@ -96,7 +99,8 @@ async def stream_answer(
     the sink gets a ``RetryNotice`` before each wait); ``deadline_s`` bounds the whole,
     retries included. A final failure before any text is ``error``; after some text,
     ``interrupted`` (the partial text is kept). Cancellation marks ``cancelled`` and re-raises
-    so the task really ends. ``sleep`` and ``rand`` are test seams for the backoff.
+    so the task really ends. ``sleep`` and ``rand`` are test seams for the backoff. With a
+    ``reader``, each try runs in that stream reader process instead of on this event loop.
     """
     meter = result.meter
     meter.start()
@@ -106,11 +110,12 @@ async def stream_answer(
             raise errors.MissingKeyError(
                 f"no API key: set the environment variable {result.provider.api_key_env}"
             )
-        provider = make_provider(result.provider, key)
+        provider = make_provider(result.provider, key) if reader is None else reader.provider(result.provider, key)
         policy = RetryPolicy(max_retries=result.provider.max_retries)
         loop = asyncio.get_running_loop()
         deadline_at = loop.time() + deadline_s if deadline_s is not None else None
-        async with _client_for(client, result.provider) as http, asyncio.timeout(deadline_s):
+        http_context = client_for(client, result.provider) if reader is None else contextlib.nullcontext(client)
+        async with http_context as http, asyncio.timeout(deadline_s):
             events = stream_with_retries(
                 lambda: provider.stream(http, result.model, result.request),
                 policy, sleep=sleep, rand=rand, clock=loop.time, deadline_at=deadline_at,
@@ -154,34 +159,6 @@ def _apply(result: AnswerResult, event: StreamEvent) -> None:
         result.finish_reason = event.finish_reason
     elif isinstance(event, RetryNotice):
         result.retries += 1
-
-
-def _client_for(client: httpx.AsyncClient, provider: ProviderConfig) -> contextlib.AbstractAsyncContextManager:
-    """The shared client, or one of its own for a provider that trusts an extra CA: the CA is a
-    property of the TLS context, which httpx fixes per client."""
-    if provider.ca_bundle:
-        try:
-            return make_client(1, ca_bundle=provider.ca_bundle)
-        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a file gone or not PEM
-            raise errors.ConnectError(f"TLS failure (cannot use ca_bundle {provider.ca_bundle}: {exc})") from None
-    return contextlib.nullcontext(client)
-
-
-def make_client(max_streams: int = 10, *, ca_bundle: str | None = None) -> httpx.AsyncClient:
-    """The one shared AsyncClient: enough connections for every pane at once.
-
-    Proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY: httpx's
-    ``trust_env``), but loopback hosts always go direct. The CA bundle is SSL_CERT_FILE,
-    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE if set, else certifi's, plus ``ca_bundle`` if given.
-    """
-    limits = httpx.Limits(max_connections=max(20, max_streams * 2), max_keepalive_connections=max_streams)
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=30.0),
-        limits=limits,
-        verify=tls_context(ca_bundle),
-        trust_env=True,
-        mounts=loopback_mounts(),
-    )
 
 
 async def run_round(

@@ -112,6 +112,7 @@ max_tokens = 512
 [ui]
 theme = "workbench-light"
 flush_hz = 30
+stream_reader = "inline"
 
 [keys]
 stop-streams = "ctrl+c"
@@ -119,7 +120,7 @@ stop-streams = "ctrl+c"
     settings = load_settings(write(tmp_path, text))
     assert settings.defaults.models == ("deepseek-r1", "glm-5")
     assert (settings.defaults.temperature, settings.defaults.system, settings.defaults.max_tokens) == (0.0, "Be terse.", 512)
-    assert (settings.ui.theme, settings.ui.flush_hz) == ("workbench-light", 30.0)
+    assert (settings.ui.theme, settings.ui.flush_hz, settings.ui.stream_reader) == ("workbench-light", 30.0, "inline")
     assert settings.keymap == {"stop-streams": "ctrl+c"}
 
 
@@ -172,6 +173,7 @@ WRONG_VALUES = [
     ("[defaults]\nmax_tokens = 0\n", "defaults.max_tokens"),
     ("[defaults]\ntemperature = 3\n", "defaults.temperature"),
     ("[ui]\nflush_hz = 500\n", "ui.flush_hz"),
+    ("[ui]\nstream_reader = 'thread'\n", "ui.stream_reader"),
     ("[keys]\nquit = 1\n", "keys"),
 ]
 
@@ -264,5 +266,9 @@ def test_frames_per_second_is_lower_over_ssh_unless_configured():
     from workbench.domain import UiSettings
 
     assert UiSettings().frames_per_second({}) == 20.0
+    assert UiSettings().stream_reader == "auto"
+    assert UiSettings().reads_in_a_process(cpus=2) and not UiSettings().reads_in_a_process(cpus=1)
+    assert UiSettings(stream_reader="process").reads_in_a_process(cpus=1)
+    assert not UiSettings(stream_reader="inline").reads_in_a_process(cpus=8)
     assert UiSettings().frames_per_second({"SSH_CONNECTION": "10.0.0.1 5000 10.0.0.2 22"}) == 8.0
     assert UiSettings(flush_hz=30.0).frames_per_second({"SSH_TTY": "/dev/pts/1"}) == 30.0

@@ -19,6 +19,8 @@ CORE_MODULES = [
     "workbench.suites", "workbench.store.suite_sessions", "workbench.suite_cmd", "workbench.suite_runner",
     "workbench.prices", "workbench.prices_cmd", "workbench.code_blocks", "workbench.providers.anthropic",
     "workbench.providers.gemini", "workbench.providers.ollama", "workbench.providers.retry", "workbench.serve",
+    "workbench.providers.http_client", "workbench.providers.reader_wire", "workbench.providers.reader_process",
+    "workbench.providers.reader_main",
 ]
 
 

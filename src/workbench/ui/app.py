@@ -1,4 +1,4 @@
-"""WorkbenchApp: thin. Owns the shared HTTP client, the store, the token counter, the themes
+"""WorkbenchApp: thin. Owns the shared HTTP client (or the stream reader process), the store, the token counter, the themes
 and the keymap; the compare screen does the work."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from textual.binding import Binding
 
 from workbench.config import Settings
 from workbench.domain import ModelInfo
-from workbench.paths import config_dir, store_file
+from workbench.paths import cache_dir, config_dir, store_file
+from workbench.providers.errors import ProviderError
+from workbench.providers.reader_process import ReaderProcess
 from workbench.runner import make_client
 from workbench.safety import sanitize
 from workbench.store import answers as store_answers
@@ -43,6 +45,7 @@ class WorkbenchApp(App):
         self.initial_models = models
         self.token_counter = TokenCounter()
         self.http_client = None
+        self.stream_reader: ReaderProcess | None = None
         self.store: Store | None = None
         self._store_path = store_path or store_file()
         self._store_failed = False
@@ -54,6 +57,9 @@ class WorkbenchApp(App):
             self.set_keymap(self.settings.keymap)
         self.token_counter.load_in_background()
         self.http_client = make_client(10)
+        if self.settings.ui.reads_in_a_process():
+            self.stream_reader = ReaderProcess(cache_dir() / "stream-reader.log")
+            self.run_worker(self._start_reader(), name="start-reader", exit_on_error=False)
         defaults = self.settings.defaults
         options = RoundOptions(system=defaults.system, temperature=defaults.temperature, max_tokens=defaults.max_tokens)
         compare = CompareScreen(self.initial_models, options)
@@ -79,6 +85,15 @@ class WorkbenchApp(App):
             self.theme = FALLBACK_THEME if FALLBACK_THEME in self.available_themes else "textual-dark"
         if problems:
             self.notify("Theme problems: " + "; ".join(problems), severity="warning", timeout=8)
+
+    async def _start_reader(self) -> None:
+        # started now, not at the first prompt, so the first answer's TTFT does not include it
+        assert self.stream_reader is not None
+        try:
+            await self.stream_reader.start()
+        except ProviderError as exc:
+            self.stream_reader = None
+            self.notify(f"Streams will be read in the app's own process: {exc}", severity="warning", timeout=8)
 
     async def _open_store(self) -> None:
         try:
@@ -160,6 +175,8 @@ class WorkbenchApp(App):
         self.exit()
 
     async def on_unmount(self) -> None:
+        if self.stream_reader is not None:
+            await self.stream_reader.close()
         if self.http_client is not None:
             await self.http_client.aclose()
         if self.store is not None:

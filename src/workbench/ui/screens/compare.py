@@ -183,7 +183,7 @@ class CompareScreen(Screen):
             result.answer_id = await self.app.save("start_answer", self.run_id, result,
                                                    blind_label=pane.blind_label)
         try:
-            await stream_answer(self.app.http_client, result, pane.accept)
+            await stream_answer(self.app.http_client, result, pane.accept, reader=self.app.stream_reader)
         finally:
             if result.status == AnswerStatus.STREAMING:
                 result.status = AnswerStatus.CANCELLED
