@@ -31,8 +31,14 @@ from workbench.ui.widgets.prompt_bar import PromptBar
 from workbench.ui.widgets.session_bar import SessionBar
 
 CHECKPOINT_EVERY_S = 2.0
-# At 20 Hz, 3 panes a tick keeps each of 10 streaming panes at ~6 frames a second.
-PANES_PER_TICK = 3
+#: Flush ticks per frame. A tick renders one pane, so the paint that follows covers one pane's box
+#: (Textual repaints the rectangle around all that changed): with 10 panes a paint took 9 ms
+#: instead of 24 for three panes at once, and no callback holds the event loop for long (Q1,
+#: benchmarks/stream_bench.py). At 20 frames a second that is 60 ticks: each of 3 panes still
+#: gets 20 frames a second, each of 10 gets 6.
+TICKS_PER_FRAME = 3
+#: The top bar and the tab strip are redrawn this often while answers stream, in a tick of their own.
+CHROME_PERIOD_S = 0.25
 
 
 @dataclass
@@ -87,7 +93,8 @@ class CompareScreen(Screen):
         self.live_results: list[AnswerResult] = []
         # totals of the answers that have ended, so a long session costs nothing per frame
         self._ended = _Totals()
-        self._since_checkpoint = 0.0
+        self._checkpoint_at = 0.0
+        self._chrome_at = 0.0
         self._flush_turn = 0
         self.scoring = RoundScoring(self)
         self.suite = SuiteDriver(self)
@@ -104,8 +111,8 @@ class CompareScreen(Screen):
     async def on_mount(self) -> None:
         await self.grid.set_models(self.models)
         hz = self.app.settings.ui.frames_per_second()
-        self._flush_period = 1 / hz
-        self.flush_timer = self.set_interval(self._flush_period, self.flush_panes, name="flush-panes")
+        self._frame_period = 1 / hz
+        self.flush_timer = self.set_interval(1 / (hz * TICKS_PER_FRAME), self.flush_panes, name="flush-panes")
         self._update_session_bar()
         self.prompt_bar.focus_editor()
 
@@ -223,27 +230,35 @@ class CompareScreen(Screen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group == "streams":
             self.notify(f"Internal error in a stream: {event.worker.error}", severity="error")
-        self.refresh_bindings()
+        if event.worker.group != "checkpoint":
+            # no key depends on a checkpoint, and each refresh rebuilds the footer: a screen-wide
+            # layout of 40–80 ms with 10 panes, every 2 s while streaming (benchmarks/stream_bench.py)
+            self.refresh_bindings()
 
     # -- rendering --------------------------------------------------------------------------
     def flush_panes(self) -> None:
-        """The one timer: render buffered text and meters, a few panes per tick, round-robin,
-        so that no tick holds the event loop for long however many panes stream."""
+        """The one timer: render the buffered text and meter of one pane a tick, round-robin, each
+        pane at most once a frame; the top bar gets a tick of its own a few times a second."""
         busy = [p for p in self.grid.panes if p.is_streaming or p.view.has_pending]
-        active = bool(busy)
-        if busy:
-            now = time.monotonic()
-            start = self._flush_turn % len(busy)
-            for pane in (busy[start:] + busy[:start])[:PANES_PER_TICK]:
-                pane.flush(now)
-            self._flush_turn += PANES_PER_TICK
-        if active:
+        if not busy:
+            return
+        now = time.monotonic()
+        if now - self._chrome_at >= CHROME_PERIOD_S:
+            self._chrome_at = now
             self.grid.refresh_tabs()
             self._update_session_bar()
-            self._since_checkpoint += self._flush_period
-            if self._since_checkpoint >= CHECKPOINT_EVERY_S:
-                self._since_checkpoint = 0.0
+            if now - self._checkpoint_at >= CHECKPOINT_EVERY_S:
+                self._checkpoint_at = now
                 self._checkpoint()
+            return
+        # a little slack, so a timer a hair early does not skip a frame
+        due_before = now - self._frame_period * 0.9
+        for offset in range(len(busy)):
+            pane = busy[(self._flush_turn + offset) % len(busy)]
+            if pane.flushed_at <= due_before:
+                pane.flush(now)
+                self._flush_turn = (self._flush_turn + offset + 1) % len(busy)
+                return
 
     @work(group="checkpoint", exclusive=True, exit_on_error=False)
     async def _checkpoint(self) -> None:

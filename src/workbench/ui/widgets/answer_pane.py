@@ -90,6 +90,7 @@ class AnswerPane(Vertical):
         self.meter = MeterBar(id=f"meter-{index}")
         self.status = "waiting"
         self._meter_at = 0.0
+        self.flushed_at = 0.0  # when ``flush`` last ran (the screen's timer spaces them a frame apart)
         # a blind round shows this letter instead of the model's name, until the reveal
         self.blind_label: str | None = None
         self.score: float | None = None
@@ -201,6 +202,7 @@ class AnswerPane(Vertical):
 
     def flush(self, now: float) -> None:
         """Render buffered text; refresh the meter at most 4 times a second while streaming."""
+        self.flushed_at = now
         self.view.flush()
         if self.result is not None and self.is_streaming:
             live = self.result.meter.status
