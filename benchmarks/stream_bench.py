@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_patches import PATCHES, apply_patches  # noqa: E402
 from stream_server import DOCS, expected_text, final_sentence, start_server_process  # noqa: E402
 
 PROMPT = "Explain how to stream several model answers into a terminal UI, with code."
 VARIANTS = ("baseline", "workbench", "mdstream")
-PATCHES = ("style", "grow", "meters", "stagger", "gc", "fence", "parser")
 MIN_PANE_WIDTH = 34  # the workbench's PaneGrid rule, so mdstream panes get the same geometry
 
 
@@ -165,14 +165,17 @@ async def measure_baseline(args, expected: list[str]) -> None:
     emit({**res, "ended_s": res["wall_s"], "text_ok": list(texts) == expected, "timed_out": False})
 
 
-def write_config(home: Path, base_url: str, panes: int, flush_hz: float | None) -> Path:
+def write_config(home: Path, base_url: str, panes: int, flush_hz: float | None, reader: str | None = None) -> Path:
     """config.toml pointing models ``bench-0..K-1`` at the server (a local URL needs no key)."""
     lines = ["[providers.bench]", 'kind = "openai"', f'base_url = "{base_url}"']
     for i in range(panes):
         lines += ["", "[[models]]", f'id = "bench-{i}"', 'provider = "bench"', f'name = "Bench {i}"',
                   f'model = "bench-{i}"', "input_per_m = 0.3", "output_per_m = 1.2"]
+    lines += ["", "[ui]"]
     if flush_hz is not None:
-        lines += ["", "[ui]", f"flush_hz = {flush_hz}"]
+        lines += [f"flush_hz = {flush_hz}"]
+    if reader is not None:
+        lines += [f'stream_reader = "{reader}"']
     path = home / "config" / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", "utf-8")
@@ -233,90 +236,30 @@ class Tracer:
         return out
 
 
-def apply_patches(names: list[str]) -> None:
-    """--patch: proposed fixes, monkeypatched into this measuring process only (never src/).
-
-    style   — a CSS change (the pane's -streaming/-done class) no longer forces a full re-render of
-              the answer; ``_render_context`` already re-renders when width, style or theme change.
-    grow    — a longer answer updates the scroll range without a screen-wide layout pass (what
-              Widget._size_updated does with layout=False); the view's box never depends on its text.
-    meters  — meters refresh at most 4 times a second while streaming (each repaint costs ~1.5 ms).
-    stagger — each flush tick renders at most 3 panes, round-robin, so no tick blocks for long.
-    gc      — after start-up ``gc.freeze()``, and young collections 70× rarer (fewer full ones).
-    fence   — a closing fence keeps the lines highlighted while it streamed (no whole-fence pass).
-    parser  — rich's Markdown reuses one MarkdownIt parser (building one is 0.5 of its 0.7 ms).
-    """
-    import gc
-
-    from textual.widget import Widget
-    from workbench.ui.rendered_doc import RenderedDoc
-    from workbench.ui.screens.compare import CompareScreen
+def count_pane_frames() -> list[int]:
+    """Count ``AnswerPane.flush`` calls from now on (one a pane and frame); a one-item list."""
     from workbench.ui.widgets.answer_pane import AnswerPane
-    from workbench.ui.widgets.answer_view import AnswerView
 
-    if "style" in names:
-        scroll_view_update = AnswerView.__mro__[1].notify_style_update
+    count = [0]
+    flush = AnswerPane.flush
 
-        def notify_style_update(self) -> None:
-            scroll_view_update(self)
-            if self.is_mounted:
-                self.call_after_refresh(self._render_all)
+    def counted(self, now: float) -> None:
+        count[0] += 1
+        flush(self, now)
 
-        AnswerView.notify_style_update = notify_style_update
-    if "grow" in names:
-        class VirtualSize:
-            def __get__(self, obj, owner=None):
-                return Widget.virtual_size.__get__(obj, owner)
+    AnswerPane.flush = counted
+    return count
 
-            def __set__(self, obj, value) -> None:
-                if value != Widget.virtual_size.__get__(obj, type(obj)):
-                    obj.set_reactive(Widget.virtual_size, value)
-                    obj._scroll_update(value)
 
-        AnswerView.virtual_size = VirtualSize()
-    if "meters" in names:
-        update_meter = AnswerPane.update_meter
-
-        def throttled(self):
-            if self.is_streaming and time.monotonic() - getattr(self, "_meter_at", 0.0) < 0.25:
-                return None
-            self._meter_at = time.monotonic()
-            return update_meter(self)
-
-        AnswerPane.update_meter = throttled
-    if "stagger" in names:
-        flush_panes = CompareScreen.flush_panes
-
-        def staggered(self) -> None:
-            panes, groups = self.grid.panes, max(1, math.ceil(len(self.grid.panes) / 3))
-            self._tick = getattr(self, "_tick", -1) + 1
-            self.grid.panes = [p for p in panes if (p.index + self._tick) % groups == 0 or not p.is_streaming]
-            try:
-                flush_panes(self)
-            finally:
-                self.grid.panes = panes
-
-        CompareScreen.flush_panes = staggered
-    if "fence" in names:
-        render_block = RenderedDoc._render_block
-
-        def reuse_open_code(self, block, ctx):
-            if block is not self._open_block or block.kind != "code":
-                return render_block(self, block, ctx)
-            rest = block.lines[self._open_code_done:]  # lines that came with the closing fence
-            return self._open_code + (ctx.code("\n".join(rest), block.language) if rest else [])
-
-        RenderedDoc._render_block = reuse_open_code
-    if "parser" in names:
-        import rich.markdown
-        from markdown_it import MarkdownIt
-
-        shared = MarkdownIt().enable("strikethrough").enable("table")
-        rich.markdown.MarkdownIt = type("SharedParser", (), {"enable": lambda self, rule: shared})
-    if "gc" in names:
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of another process so far (Linux /proc), 0.0 if unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 async def measure_workbench(args, expected: list[str]) -> None:
@@ -328,7 +271,7 @@ async def measure_workbench(args, expected: list[str]) -> None:
     from workbench.ui.app import WorkbenchApp
 
     tracer = Tracer() if args.trace else None
-    settings = load_settings(write_config(home, args.base_url, args.panes, args.flush_hz))
+    settings = load_settings(write_config(home, args.base_url, args.panes, args.flush_hz, args.reader))
     models = resolve_models(settings, [f"bench-{i}" for i in range(args.panes)])
     app = WorkbenchApp(settings, models, store_path=home / "data" / "bench.sqlite3")
     async with app.run_test(size=args.size) as pilot:
@@ -337,9 +280,16 @@ async def measure_workbench(args, expected: list[str]) -> None:
             if app.store is not None:
                 break
             await asyncio.sleep(0.01)
+        for _ in range(500):  # so is the stream reader process, when there is one
+            if app.stream_reader is None or app.stream_reader.running:
+                break
+            await asyncio.sleep(0.01)
         apply_patches(args.patch)  # after start-up, so "gc" freezes the app's own objects too
+        frames = count_pane_frames()
         screen, window = app.screen, Window("workbench")
         panes = screen.grid.panes
+        reader_pid = app.stream_reader.process.pid if app.stream_reader is not None else None
+        reader_cpu0 = process_cpu_s(reader_pid)
         window.start()
         if tracer is not None:
             tracer.t0 = window.t0
@@ -356,7 +306,11 @@ async def measure_workbench(args, expected: list[str]) -> None:
         if not timed_out:  # "shown" means painted: the screen has refreshed after the last render
             await asyncio.wait_for(asyncio.gather(*(p.view.wait_for_refresh() for p in panes)), 30)
         res = window.stop()
-        emit({**res, "ended_s": ended and round(ended, 3), "timed_out": timed_out,
+        if reader_pid is not None:  # the reader's CPU is the app's too: the table adds it
+            res["reader_cpu_s"] = round(process_cpu_s(reader_pid) - reader_cpu0, 2)
+        # how often each pane was drawn: an app that falls behind draws less, which lowers its CPU
+        res["pane_fps"] = round(frames[0] / max(1, args.panes) / res["wall_s"], 1)
+        emit({**res, "reader": "process" if reader_pid else "inline", "ended_s": ended and round(ended, 3), "timed_out": timed_out,
               "text_ok": all(p.result is not None and p.result.text == exp for p, exp in zip(panes, expected)),
               "screen_ok": all(words(p.view.rendered_text()).endswith(words(final_sentence(i, args.tokens)))
                                for i, p in enumerate(panes)),
@@ -447,6 +401,8 @@ def run_child(variant: str, args) -> dict:
            "--doc", args.doc, "--size", f"{args.size[0]}x{args.size[1]}", "--timeout", str(args.timeout)]
     if args.flush_hz is not None:
         cmd += ["--flush-hz", str(args.flush_hz)]
+    if args.reader is not None:
+        cmd += ["--reader", args.reader]
     cmd += ["--trace"] * args.trace + [arg for name in args.patch for arg in ("--patch", name)]
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
     try:
@@ -470,9 +426,9 @@ def _cell(value, digits: int = 1) -> str:
 def print_table(rows: list[dict]) -> None:
     """The readable summary; with several runs, a median row per variant follows."""
     keys = [("wall_s", 2), ("ideal_s", 2), ("ratio", 3), ("lag_p50_ms", 1), ("lag_p95_ms", 1),
-            ("lag_max_ms", 1), ("cpu_s", 2), ("rss_mb", 1)]
+            ("lag_max_ms", 1), ("cpu_s", 2), ("reader_cpu_s", 2), ("pane_fps", 1), ("rss_mb", 1)]
     head = ["variant", "run", "wall s", "ideal s", "ratio", "lag p50", "lag p95", "lag max", "CPU s",
-            "RSS MB", "text ok", "screen ok", "note"]
+            "reader CPU s", "pane fps", "RSS MB", "text ok", "screen ok", "note"]
     body = []
     for r in rows:
         note = ("TIMED OUT" + (f" (shown {r['shown_frac']:.0%})" if r.get("shown_frac") is not None else "")
@@ -503,6 +459,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=1, help="repeat the whole set")
     p.add_argument("--size", default="240x60", help="terminal COLSxROWS")
     p.add_argument("--flush-hz", type=float, default=None, help="override [ui] flush_hz (app default 20)")
+    p.add_argument("--reader", choices=("process", "inline"), default=None,
+                   help="override [ui] stream_reader (app default: auto, a process on 2+ cores)")
     p.add_argument("--timeout", type=float, default=None, help="cap per UI measurement (3 × ideal + 30 s)")
     p.add_argument("--tick-ms", type=float, default=5.0, help="server pacing tick")
     p.add_argument("--trace", action="store_true", help="time flush/render/layout/paint/GC in the workbench")
@@ -539,7 +497,8 @@ def main(argv: list[str] | None = None) -> None:
         for run in range(1, args.runs + 1):
             baseline = None
             for variant in variants:
-                label = "+".join([variant, *args.patch]) if variant == "workbench" else variant
+                extras = [*args.patch, *([f"{args.reader}-reader"] if args.reader else [])]
+                label = "+".join([variant, *extras]) if variant == "workbench" else variant
                 res = {"variant": label, "run": run, **common, **run_child(variant, args)}
                 baseline = res.get("wall_s") if variant == "baseline" else baseline
                 if baseline and res.get("wall_s") is not None:
