@@ -168,12 +168,27 @@ async def test_a_reader_that_dies_fails_its_streams_and_the_next_one_restarts_it
     assert reader.process.pid != old_pid
 
 
-async def test_close_ends_the_process(reader) -> None:
-    await reader.start()
-    process = reader.process
-    await reader.close()
+async def test_close_ends_the_process_and_fails_what_still_streams(openai_stub: StubServer, reader) -> None:
+    openai_stub.script = stall([chunk("partial ")])
+    result = result_for(openai_stub)
+    async with make_client() as client:
+        task = asyncio.create_task(stream_answer(client, result, None, reader=reader))
+        await until(lambda: result.text == "partial ")
+        process = reader.process
+        await reader.close()
+        await task
     assert process.returncode is not None and not reader.running
+    assert result.status is AnswerStatus.INTERRUPTED and "stream reader process was stopped" in result.error.message
     await reader.close()  # twice is harmless
+
+
+async def test_a_large_log_starts_afresh(tmp_path: Path) -> None:
+    log = tmp_path / "reader.log"
+    log.write_bytes(b"x" * 1_000_001)
+    process = ReaderProcess(log)
+    await process.start()
+    await process.close()
+    assert log.stat().st_size == 0
 
 
 async def test_an_unknown_provider_kind_fails_in_the_app_before_any_process_work(reader) -> None:

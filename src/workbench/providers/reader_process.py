@@ -27,6 +27,8 @@ from workbench.providers.reader_wire import DONE, HEADER, decode_error, frame, u
 
 #: how long ``close`` waits for the process to end by itself before it is killed
 CLOSE_GRACE_S = 2.0
+#: the reader's log (tracebacks of its own bugs only) starts afresh beyond this size
+LOG_LIMIT = 1_000_000
 
 
 class ReaderProcess:
@@ -73,7 +75,8 @@ class ReaderProcess:
             return
         try:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_path, "ab")  # noqa: SIM115  (kept open for the child's life)
+            big = self.log_path.exists() and self.log_path.stat().st_size > LOG_LIMIT
+            self._log = open(self.log_path, "wb" if big else "ab")  # noqa: SIM115  (kept open for the child's life)
         except OSError:
             self._log = None
 
@@ -155,8 +158,16 @@ class ReaderProcess:
     async def _stop_process(self) -> None:
         process, self.process = self.process, None
         pump, self._pump = self._pump, None
+        # the pump first, so that an exit asked for here is not reported as a crash
+        if pump is not None and pump is not asyncio.current_task() and not pump.done():
+            pump.cancel()
+            try:
+                await pump
+            except asyncio.CancelledError:
+                pass
         if process is None:
             return
+        self._fail_all("the stream reader process was stopped")
         if process.stdin is not None and not process.stdin.is_closing():
             process.stdin.close()
         try:
@@ -164,12 +175,6 @@ class ReaderProcess:
         except TimeoutError:
             process.kill()
             await process.wait()
-        if pump is not None and pump is not asyncio.current_task() and not pump.done():
-            pump.cancel()
-            try:
-                await pump
-            except asyncio.CancelledError:
-                pass
 
 
 class RemoteProvider:
