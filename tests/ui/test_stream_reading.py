@@ -26,6 +26,13 @@ async def test_streams_are_read_in_a_process_of_its_own_which_ends_with_the_app(
         assert (pane_a.result.text, pane_b.result.text) == ("Alpha **bold** answer.", "Bravo answer.")
         assert "Alpha bold answer." in pane_a.view.rendered_text() and pane_a.status == "ok"
         assert pane_a.result.reading().exact
+        # idle, the flush timer pauses; the next round must wake it (text mid-stream is drawn by it)
+        openai_stub.script = stall([chunk("", role="assistant"), chunk("Second round so far")])
+        await send(pilot, "Once more")
+        await wait_until(pilot, lambda: all("Second round so far" in p.view.rendered_text() for p in (pane_a, pane_b)))
+        assert pane_a.is_streaming and pane_b.is_streaming
+        await pilot.press("escape")
+        await wait_round(pilot)
         process = reader.process
     assert process.returncode is not None  # closed with the app, not left behind
 
