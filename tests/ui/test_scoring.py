@@ -124,6 +124,8 @@ async def test_blind_round_hides_names_until_every_answer_is_scored(isolated_hom
 
         for word in SECRET_WORDS:
             assert word not in on_screen(), word
+        # the prices would name the models: no cost until the reveal
+        assert all("cost hidden" in p.meter.summary and "$" not in p.meter.summary for p in panes)
         screen.grid.show_pane(0)
         await pilot.pause()
         await _score(pilot, "8")
@@ -142,6 +144,7 @@ async def test_blind_round_hides_names_until_every_answer_is_scored(isolated_hom
         await wait_until(pilot, lambda: all(p.blind_label is None for p in panes))
         shown = on_screen()
         assert all(name in shown for name in ("Zephyr", "Quasar", "Nimbus"))
+        assert all("$" in p.meter.summary and "hidden" not in p.meter.summary for p in panes)
         assert "Revealed" in " ".join(n.message for n in app._notifications)
     db = _db(isolated_home)
     assert db.execute("SELECT blind FROM runs").fetchall() == [(1,)]
@@ -192,3 +195,30 @@ async def test_a_routed_pane_sends_the_prompt_to_the_policys_pick(isolated_home,
         assert routed.display_name == "Routed → stub-a"
     rows = _db(isolated_home).execute("SELECT model_id FROM answers ORDER BY id").fetchall()
     assert rows == [("stub-a",), ("stub-c",), ("stub-a",), ("stub-a",)]
+
+
+async def test_a_stored_blind_run_reopens_without_names_or_costs(isolated_home, openai_stub):
+    from workbench.domain import AnswerStatus, ChatRequest
+    from workbench.runner import new_result
+    from workbench.store.answers import create_run, finish_answer, start_answer
+    from workbench.store.db import open_store
+    from workbench.tokens import TokenCounter
+
+    app = make_app(isolated_home, openai_stub.base_url, NAMED)
+    store = open_store(isolated_home / "data" / "test.sqlite3")
+    run_id = create_run(store, "Write a function", source="suite", blind=True)
+    for label, model in zip("ABC", app.initial_models):
+        result = new_result(model, app.settings.providers[model.provider], ChatRequest(prompt="Write a function"),
+                            TokenCounter())
+        result.text_parts.append("A neutral answer.")
+        result.status = AnswerStatus.OK
+        finish_answer(store, start_answer(store, run_id, result, blind_label=label), result)
+    store.close()
+    app._open_run = run_id
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.run_id == run_id and all(p.blind_label for p in screen.grid.panes))
+        shown = app.export_screenshot()
+        for word in SECRET_WORDS:
+            assert word not in shown, word
+        assert all("cost hidden" in p.meter.summary and "$" not in p.meter.summary for p in screen.grid.panes)

@@ -146,6 +146,7 @@ class AnswerPane(Vertical):
     def set_blind(self, label: str | None) -> None:
         """Hide the model behind ``label`` (None reveals it)."""
         self.blind_label = label
+        self.meter.hide_cost(label is not None)
         self._update_title()
         self.update_meter()
 

@@ -22,6 +22,15 @@ class MeterBar(Widget):
         super().__init__(id=id)
         self.reading: MeterReading | None = None
         self.served_note = ""
+        # In a blind round the price would name the model (the prices are public), so the cost
+        # waits for the reveal; tokens and timings stay, as they are what is being compared.
+        self.cost_hidden = False
+
+    def hide_cost(self, hidden: bool) -> None:
+        """Hide the cost (a blind round) or show it again (the reveal)."""
+        if hidden != self.cost_hidden:
+            self.cost_hidden = hidden
+            self.refresh()
 
     def show(self, reading: MeterReading, served_note: str = "") -> None:
         """Display a reading."""
@@ -46,7 +55,7 @@ class MeterBar(Widget):
             out += f" (think {format_count(r.reasoning_tokens)})"
         parts = [
             (f"in {est}{format_count(r.input_tokens)} out {out}", ""),
-            (format_cost(r), "bold"),
+            ("cost hidden" if self.cost_hidden else format_cost(r), "dim italic" if self.cost_hidden else "bold"),
             (f"ttft {format_seconds(r.ttft_s)}", ""),
             (f"{r.tokens_per_s:.0f} t/s" if r.tokens_per_s is not None else "– t/s", ""),
             (format_seconds(r.elapsed_s), ""),
