@@ -90,7 +90,7 @@ def run_rank(settings: Settings, args: argparse.Namespace) -> int:
     from workbench.evidence import RankFilter
     from workbench.rank_report import to_csv, to_json, to_markdown
     from workbench.ranking import SORT_KEYS, build_leaderboard, sort_rows
-    from workbench.store.scores import answer_stats, score_rows
+    from workbench.store.scores import answer_stats, hidden_blind_runs, score_rows
 
     for name in ("since", "until"):
         value = getattr(args, name)
@@ -113,8 +113,13 @@ def run_rank(settings: Settings, args: argparse.Namespace) -> int:
     store = _open()
     try:
         board = build_leaderboard(score_rows(store, filt), answer_stats(store, filt), settings.models, tasks=tasks)
+        hidden = hidden_blind_runs(store, filt)
     finally:
         store.close()
+    if hidden:
+        runs = "run is" if hidden == 1 else "runs are"
+        print(f"note: {hidden} blind {runs} not yet revealed and left out (score every answer to reveal)",
+              file=sys.stderr)
     key = args.sort or "score"
     if key not in SORT_KEYS:
         raise CommandError(f"--sort: unknown key {key!r}; use one of {', '.join(SORT_KEYS)}")

@@ -253,12 +253,17 @@ def score_rows(store: Store, filt: RankFilter) -> list[ScoreRow]:
 
 
 def answer_stats(store: Store, filt: RankFilter) -> list[AnswerStat]:
-    """Spend and speed of every answer matching task, suite and dates (the scorer is ignored)."""
+    """Spend and speed of every answer matching task, suite and dates (the scorer is ignored).
+
+    Blind rounds not yet revealed are left out, as in ``score_rows``: their spend would show
+    which models took part, and the price of each.
+    """
     params: list[Any] = []
     where = _run_filter(filt, params)
     sql = f"""SELECT a.*, r.task, r.suite, r.created_at AS run_at
-              FROM answers a JOIN runs r ON r.id = a.run_id WHERE {where} ORDER BY a.id"""
+              FROM answers a JOIN runs r ON r.id = a.run_id WHERE {where} AND {REVEALED_SQL} ORDER BY a.id"""
     with store.lock:
+        _register_functions(store.conn)
         rows = store.conn.execute(sql, params).fetchall()
     return [
         AnswerStat(
@@ -270,6 +275,16 @@ def answer_stats(store: Store, filt: RankFilter) -> list[AnswerStat]:
         )
         for r in rows
     ]
+
+
+def hidden_blind_runs(store: Store, filt: RankFilter) -> int:
+    """How many blind runs matching the filter are not yet revealed (left out of the leaderboard)."""
+    params: list[Any] = []
+    where = _run_filter(filt, params)
+    sql = f"SELECT COUNT(*) FROM runs r WHERE {where} AND r.blind = 1 AND NOT {REVEALED_SQL}"
+    with store.lock:
+        _register_functions(store.conn)
+        return int(store.conn.execute(sql, params).fetchone()[0])
 
 
 def _known_cost(row: Any) -> Decimal:
