@@ -69,6 +69,7 @@ class Meter:
         self._estimated_output = 0
         self._usage: UsageReport | None = None
         self.started_at: float | None = None
+        self.attempt_at: float | None = None  # when the try that answered was sent (after retries)
         self.first_token_at: float | None = None
         self.last_token_at: float | None = None
         self.ended_at: float | None = None
@@ -78,6 +79,12 @@ class Meter:
         """The request is being sent."""
         self.started_at = self._clock()
         self.status = "connecting"
+
+    def attempt_started(self) -> None:
+        """A try of the request is being sent: time to first token counts from the last one, so
+        a rate-limit wait before it is not taken for the model's slowness (elapsed keeps it)."""
+        if self.first_token_at is None:
+            self.attempt_at = self._clock()
 
     def add_text(self, text: str) -> None:
         """Answer or reasoning text arrived (both count as output)."""
@@ -120,7 +127,8 @@ class Meter:
                 reported = Decimal(usage.cost_usd)
             except InvalidOperation:
                 reported = None
-        ttft = self.first_token_at - self.started_at if self.first_token_at is not None and self.started_at is not None else None
+        sent_at = self.attempt_at if self.attempt_at is not None else self.started_at
+        ttft = self.first_token_at - sent_at if self.first_token_at is not None and sent_at is not None else None
         rate = None
         if self.first_token_at is not None:
             # `is not None`, not truthiness: a clock reading of 0.0 is a real time (fake clocks).

@@ -119,6 +119,7 @@ async def stream_answer(
             events = stream_with_retries(
                 lambda: provider.stream(http, result.model, result.request),
                 policy, sleep=sleep, rand=rand, clock=loop.time, deadline_at=deadline_at,
+                on_attempt=lambda _n: meter.attempt_started(),
             )
             async with contextlib.aclosing(events):
                 async for event in events:

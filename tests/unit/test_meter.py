@@ -240,3 +240,26 @@ def test_format_count(n, text) -> None:
 @pytest.mark.parametrize(("s", "text"), [(None, "–"), (0.823, "0.82s"), (12.34, "12.3s")])
 def test_format_seconds(s, text) -> None:
     assert format_seconds(s) == text
+
+
+async def test_ttft_counts_from_the_try_that_answered_and_elapsed_from_the_first(openai_stub, monkeypatch) -> None:
+    """A 2 s rate-limit wait is not the model's time to first token (it stays in elapsed)."""
+    from servers.openai_stub import SSE, completion, error_status
+    from workbench.domain import ChatRequest, ModelInfo, Prices, ProviderConfig
+    from workbench.runner import make_client, new_result, stream_answer
+
+    now = [100.0]  # a clock that moves only while the backoff "sleeps"
+    monkeypatch.setattr("workbench.meter.clock_source", lambda: (lambda: now[0]))
+
+    async def clock_sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    openai_stub.script = [error_status(429, "slow down", headers={"Retry-After": "2"}), SSE(completion("Hi."))]
+    provider = ProviderConfig(name="stub", kind="openai", base_url=openai_stub.base_url)
+    model = ModelInfo(id="m", provider="stub", name="M", upstream="m", prices=Prices(output_per_m=Decimal(1)))
+    result = new_result(model, provider, ChatRequest(prompt="hi"), TokenCounter())
+    async with make_client() as client:
+        await stream_answer(client, result, None, sleep=clock_sleep, rand=lambda: 0.0)
+    reading = result.reading()
+    assert result.retries == 1 and result.text == "Hi."
+    assert reading.ttft_s == 0.0 and reading.elapsed_s == 2.0

@@ -177,12 +177,14 @@ async def stream_with_retries(
     rand: Callable[[], float] = random.random,
     clock: Callable[[], float] | None = None,
     deadline_at: float | None = None,
+    on_attempt: Callable[[int], object] | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """The events of ``open_stream()``, opened again after a retryable failure before its first
     event; a ``RetryNotice`` is yielded before each wait.
 
     ``sleep``, ``rand`` and ``clock`` are seams for tests (a fake sleep makes backoff instant);
-    ``deadline_at`` is on ``clock``'s scale (default: the event loop's clock).
+    ``deadline_at`` is on ``clock``'s scale (default: the event loop's clock). ``on_attempt(n)``
+    is called as try n (from 1) is sent, after any wait.
     """
     do_sleep = sleep or _sleep
     now = clock or asyncio.get_running_loop().time
@@ -190,6 +192,8 @@ async def stream_with_retries(
     retries = 0
     while True:
         started = False
+        if on_attempt is not None:
+            on_attempt(retries + 1)
         try:
             async for event in open_stream():
                 started = True
