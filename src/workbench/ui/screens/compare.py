@@ -106,7 +106,7 @@ class CompareScreen(Screen):
         yield self.session_bar
         yield self.grid
         yield self.prompt_bar
-        yield Footer()
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         await self.grid.set_models(self.models)
