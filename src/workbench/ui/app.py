@@ -1,5 +1,5 @@
-"""WorkbenchApp: thin. Owns the shared HTTP client (or the stream reader process), the store, the token counter, the themes
-and the keymap; the compare screen does the work."""
+"""WorkbenchApp: thin. Owns the shared HTTP client (or the stream reader process), the store,
+the token counter, the themes and the keymap; the compare screen does the work."""
 
 from __future__ import annotations
 
