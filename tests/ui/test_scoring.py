@@ -222,3 +222,11 @@ async def test_a_stored_blind_run_reopens_without_names_or_costs(isolated_home, 
         for word in SECRET_WORDS:
             assert word not in shown, word
         assert all("cost hidden" in p.meter.summary and "$" not in p.meter.summary for p in screen.grid.panes)
+        # nor does the leaderboard list them: it says it left the round out
+        await pilot.press("f6")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LeaderboardScreen" and app.screen.board is not None)
+        title = app.screen.query_one("#board-title").render().plain
+        assert "1 blind round(s) left out until revealed" in title
+        shown = app.export_screenshot()
+        for word in SECRET_WORDS:
+            assert word not in shown, word

@@ -20,7 +20,7 @@ from workbench.paths import data_dir
 from workbench.rank_report import task_tables, to_markdown, to_rich_table, totals_text
 from workbench.ranking import SORT_KEYS, Leaderboard, LeaderRow, build_leaderboard, sort_rows
 from workbench.store.db import StoreError
-from workbench.store.scores import answer_stats, score_rows
+from workbench.store.scores import answer_stats, hidden_blind_runs, score_rows
 
 SORTABLE = ("score", "value", "price", "n", "spend", "ttft", "tps", "model")
 
@@ -69,6 +69,7 @@ class LeaderboardScreen(Screen):
         self.descending: bool | None = None  # None: the key's natural direction
         self.board: Leaderboard | None = None
         self.rows: list[LeaderRow] = []
+        self.hidden_blind = 0  # blind runs not yet revealed, left out of the board
 
     def compose(self):
         yield Static("", id="board-title")
@@ -95,11 +96,12 @@ class LeaderboardScreen(Screen):
         """Query the store and rebuild the board (off the UI thread)."""
         filt = self.filter
 
-        def build(store) -> Leaderboard:
-            return build_leaderboard(score_rows(store, filt), answer_stats(store, filt), self.app.settings.models)
+        def build(store) -> tuple[Leaderboard, int]:
+            board = build_leaderboard(score_rows(store, filt), answer_stats(store, filt), self.app.settings.models)
+            return board, hidden_blind_runs(store, filt)
 
         try:
-            self.board = await self.app.store_call(build)
+            self.board, self.hidden_blind = await self.app.store_call(build)
         except StoreError as exc:
             self.board = None
             self.query_one("#board-table", Static).update(f"No leaderboard: {exc}")
@@ -132,6 +134,8 @@ class LeaderboardScreen(Screen):
         descending = natural if self.descending is None else self.descending
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("Leaderboard", style="bold")
+        if self.hidden_blind:  # first, where a narrow terminal still shows it
+            text.append(f" · {self.hidden_blind} blind round(s) left out until revealed", style="italic")
         text.append(f" · {count} model(s) · {describe_filter(self.filter) or 'all scores'}"
                     f" · by {self.sort_key} {'↓' if descending else '↑'}")
         if self.board is not None:
