@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import STUB_MODELS, ask, assert_usage_error, cli, wide_terminal  # noqa: F401 (an autouse fixture)
 from servers.fixtures import write_stub_config
 from servers.openai_stub import SSE, StubServer, completion, error_status
 from workbench import paths
-from workbench.cli import EXIT_OK, EXIT_USAGE, main
+from workbench.cli import EXIT_OK, EXIT_USAGE
 from workbench.config import load_settings
 from workbench.domain import AnswerStatus, ChatRequest
 from workbench.providers import errors
@@ -30,10 +31,6 @@ from workbench.tokens import TokenCounter
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OVERALL_CSV = EXAMPLES / "notes-overall.csv"
 PER_TASK_CSV = EXAMPLES / "notes-per-task.csv"
-STUB_MODELS = {
-    "stub-a": {"name": "Stub Alpha", "input_per_m": 1, "output_per_m": 2},
-    "stub-b": {"name": "Stub Beta", "input_per_m": 1, "output_per_m": 4},
-}
 # The notes' value column, in the order of notes-overall.csv.
 NOTES_VALUES = {
     "Qwen3-Coder-30B": 25.1, "DeepSeek V4 Flash": 34.8, "DeepSeek Coder": 34.4, "DeepSeek V4 Pro": 11.7,
@@ -43,31 +40,6 @@ NOTES_VALUES = {
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich sizes its console from COLUMNS: wide enough that no cell is cut with an ellipsis."""
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_usage_error(result: tuple[int, str, str], *needles: str) -> str:
-    """Exit 2, nothing on stdout, exactly one line on stderr (no traceback) with the needles."""
-    code, out, err = result
-    assert code == EXIT_USAGE, (out, err)
-    assert out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 def db_rows(sql: str, *params: object) -> list[tuple]:
@@ -81,14 +53,6 @@ def db_rows(sql: str, *params: object) -> list[tuple]:
 def scores_of(answer_id: int) -> list[tuple]:
     return db_rows("SELECT score, note, correctness, code_quality, documentation, edge_cases, blind "
                    "FROM scores WHERE answer_id = ? ORDER BY id", answer_id)
-
-
-def ask(capsys: pytest.CaptureFixture, *args: str) -> dict:
-    code = main(["ask", "--json", *args])
-    out = capsys.readouterr().out
-    data = json.loads(out)
-    assert code in (0, 1), out
-    return data
 
 
 @pytest.fixture
@@ -452,70 +416,3 @@ def test_rank_with_no_scores_says_what_to_do(capsys: pytest.CaptureFixture) -> N
     assert code == EXIT_OK
     assert EMPTY_MESSAGE in out
     assert rank_json(capsys) == []
-
-
-# --- history -------------------------------------------------------------------------------
-
-
-def test_history_lists_newest_first_searches_and_shows(openai_stub: StubServer, isolated_home: Path,
-                                                       capsys: pytest.CaptureFixture) -> None:
-    write_stub_config(isolated_home, openai_stub.base_url, STUB_MODELS)
-    openai_stub.script = [SSE(completion("Use a binary heap.", model="stub-a")),
-                          SSE(completion("Use a mutex around the counter.", model="stub-a"))]
-    first = ask(capsys, "-m", "stub-a", "--task", "dijkstra", "Shortest paths in TypeScript")
-    second = ask(capsys, "-m", "stub-a", "--task", "race-condition", "Fix this race")
-
-    code, out, _ = cli(capsys, "history", "--json")
-    assert code == EXIT_OK
-    runs = json.loads(out)
-    assert [r["run_id"] for r in runs] == [second["run_id"], first["run_id"]]
-    assert runs[0]["models"] == ["Stub Alpha"] and runs[0]["task"] == "race-condition"
-
-    code, out, _ = cli(capsys, "history")
-    assert code == EXIT_OK
-    assert "2 run(s), newest first" in out
-    assert out.index("Fix this race") < out.index("Shortest paths in TypeScript")
-
-    # words search prompts, tasks and answer texts
-    assert [r["run_id"] for r in json.loads(cli(capsys, "history", "--json", "heap")[1])] == [first["run_id"]]
-    assert [r["run_id"] for r in json.loads(cli(capsys, "history", "--json", "RACE")[1])] == [second["run_id"]]
-    code, out, _ = cli(capsys, "history", "mutex")
-    assert "Fix this race" in out and "Shortest paths" not in out
-    code, out, _ = cli(capsys, "history", "nowhere-to-be-found")
-    assert code == EXIT_OK and "No runs match." in out
-    assert [r["run_id"] for r in json.loads(cli(capsys, "history", "--json", "--limit", "1")[1])] == [
-        second["run_id"]]
-
-    code, out, _ = cli(capsys, "history", "--show", str(first["run_id"]))
-    assert code == EXIT_OK
-    aid = first["results"][0]["answer_id"]
-    assert f"Run {first['run_id']}" in out and "task dijkstra" in out
-    assert "Use a binary heap." in out and f"answer {aid} · Stub Alpha · ok · not scored" in out
-    assert_usage_error(cli(capsys, "history", "--show", "999"), "no run with id 999")
-
-
-def test_history_of_an_empty_store(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cli(capsys, "history")
-    assert code == EXIT_OK and "No runs yet" in out
-    assert json.loads(cli(capsys, "history", "--json")[1]) == []
-
-
-# --- help ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("command", "options"), [
-    ("score", ["ANSWER_ID", "SCORE", "--note", "--criteria"]),
-    ("import-scores", ["FILE.csv", "--again"]),
-    ("rank", ["--task", "--suite", "--format", "--sort", "--reverse", "--since", "--until", "--output",
-              "--no-plot", "markdown", "json"]),
-    ("history", ["WORD", "--show", "--open", "--json", "--task", "--model", "--limit"]),
-])
-def test_subcommand_help_exits_0_and_names_its_options(command: str, options: list[str],
-                                                       capsys: pytest.CaptureFixture) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main([command, "--help"])
-    assert exc.value.code == 0
-    out = capsys.readouterr().out
-    assert out.startswith(f"usage: workbench {command}")
-    for option in options:
-        assert option in out, option
