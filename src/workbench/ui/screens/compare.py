@@ -68,7 +68,7 @@ class CompareScreen(Screen):
         Binding("f3", "pick_models", "Models", id="pick-models"),
         Binding("f4", "edit_options", "Options", id="edit-options", show=False),
         Binding("f5", "toggle_blind", "Blind", id="toggle-blind"),
-        Binding("f6", "show_leaderboard", "Ranking", id="show-leaderboard"),
+        Binding("f6", "show_leaderboard", "Board", id="show-leaderboard"),
         Binding("f7", "show_history", "History", id="show-history"),
         Binding("f8", "run_suite", "Suite", id="run-suite"),
         Binding("f9", "next_task", "Next task", id="next-task"),
@@ -106,7 +106,7 @@ class CompareScreen(Screen):
         yield self.session_bar
         yield self.grid
         yield self.prompt_bar
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     async def on_mount(self) -> None:
         await self.grid.set_models(self.models)
