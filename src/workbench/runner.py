@@ -20,7 +20,7 @@ from workbench.meter import Meter, MeterReading, estimate_prompt_tokens
 from workbench.providers import errors
 from workbench.providers.base import make_provider
 from workbench.providers.reader_process import ReaderProcess
-from workbench.providers.http_client import client_for, make_client  # make_client: re-exported
+from workbench.providers.http_client import client_for, make_client  # noqa: F401 (make_client: re-exported)
 from workbench.providers.events import (
     ReasoningDelta,
     RetryNotice,

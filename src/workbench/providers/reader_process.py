@@ -21,7 +21,7 @@ import httpx
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import Provider
+from workbench.providers.base import Provider, make_provider
 from workbench.providers.events import StreamEvent
 from workbench.providers.reader_wire import DONE, HEADER, decode_error, frame, unframe
 
@@ -144,8 +144,6 @@ class ReaderProcess:
     def provider(self, config: ProviderConfig, key: str | None) -> Provider:
         """A Provider whose streams run in this process (``make_provider`` still checks the kind here,
         so an unknown one fails at once, as it would inline)."""
-        from workbench.providers.base import make_provider
-
         return RemoteProvider(make_provider(config, key), self, config, key)
 
     async def close(self) -> None:
