@@ -28,8 +28,8 @@ def apply_patches(names: list[str]) -> None:
     import gc
 
     from textual.widget import Widget
-    from workbench.ui.rendered_doc import RenderedDoc
-    from workbench.ui.screens.compare import CompareScreen
+    from workbench.ui.widgets.rendered_doc import RenderedDoc
+    from workbench.ui.compare.screen import CompareScreen
     from workbench.ui.widgets.answer_pane import AnswerPane
     from workbench.ui.widgets.answer_view import AnswerView
 

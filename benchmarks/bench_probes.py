@@ -23,8 +23,8 @@ class Tracer:
         import gc
 
         from textual.screen import Screen
-        from workbench.ui.rendered_doc import RenderContext, RenderedDoc
-        from workbench.ui.screens.compare import CompareScreen
+        from workbench.ui.widgets.rendered_doc import RenderContext, RenderedDoc
+        from workbench.ui.compare.screen import CompareScreen
         from workbench.ui.widgets.answer_view import AnswerView
 
         self.calls: dict[str, list[tuple[float, float]]] = {}  # label → [(start, duration)]

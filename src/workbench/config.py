@@ -24,6 +24,7 @@ from workbench.domain import (
     RoutingPolicy,
     UiSettings,
 )
+from workbench.prices import PriceRecordError, apply_imported, explicit_price_keys, load_record
 
 BUILTIN_NAME = "<built-in catalog>"
 
@@ -111,8 +112,6 @@ def _overlay_imported_prices(models: dict[str, ModelInfo], user_models: Any) -> 
     An import beats the built-in catalog (it is newer), but a price the user's own config sets
     beats an import (it was written on purpose). A damaged record is a one-line error naming it.
     """
-    from workbench.prices import PriceRecordError, apply_imported, explicit_price_keys, load_record
-
     try:
         record = load_record()
     except PriceRecordError as exc:

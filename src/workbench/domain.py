@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 PROVIDER_KINDS = ("openai", "anthropic", "gemini", "ollama")
 
@@ -139,3 +140,65 @@ class AnswerStatus(str, Enum):
     ERROR = "error"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+
+
+# --- what the store records of a round (rounds.RoundRecorder writes them) ---
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A round as recorded: its prompt and parameters, and the task, suite and session step it
+    belongs to (``kind``, ``session_id`` and ``repeat`` tie it to one step of a suite session)."""
+
+    prompt: str
+    system: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    task: str | None = None
+    suite: str | None = None
+    source: str = "tui"
+    blind: bool = False
+    kind: str | None = None
+    session_id: int | None = None
+    repeat: int = 0
+
+
+@dataclass(frozen=True)
+class AnswerStart:
+    """An answer as it starts to stream: who is asked, at what price and temperature."""
+
+    model: ModelInfo
+    temperature: float | None
+    blind_label: str | None = None  # "A", "B" … in a blind round
+
+
+@dataclass(frozen=True)
+class AnswerPartial:
+    """The text so far of an answer still streaming (a checkpoint)."""
+
+    answer_id: int
+    text: str
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class AnswerFinal:
+    """An answer as it ended, whatever the status: text, tokens, cost, timings, error."""
+
+    status: AnswerStatus
+    text: str
+    reasoning: str
+    served_model: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    reasoning_tokens: int | None
+    cached_input_tokens: int | None
+    tokens_exact: bool
+    cost_usd: Decimal | None
+    input_cost_usd: Decimal | None
+    output_cost_usd: Decimal | None
+    reported_cost_usd: Decimal | None
+    ttft_ms: int | None
+    duration_ms: int | None
+    error_kind: str | None = None
+    error_message: str | None = None
+    http_status: int | None = None

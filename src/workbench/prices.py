@@ -15,17 +15,15 @@ import json
 import os
 import tempfile
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workbench.domain import ModelInfo
 from workbench.paths import data_dir
-
-if TYPE_CHECKING:
-    from workbench.config import Settings
 
 # The three prices of a model, named as in the config file (and in the record).
 PRICE_FIELDS = ("input_per_m", "cached_input_per_m", "output_per_m")
@@ -264,10 +262,10 @@ def match_entry(model: ModelInfo, price_list: PriceList) -> PriceEntry | None:
     return None if best is None else best[1]
 
 
-def plan_import(settings: Settings, price_list: PriceList, explicit: dict[str, set[str]]) -> ImportPlan:
+def plan_import(models: Iterable[ModelInfo], price_list: PriceList, explicit: dict[str, set[str]]) -> ImportPlan:
     """Match every catalog model against the list and say what would change."""
     plan = ImportPlan(price_list)
-    for model in settings.models.values():
+    for model in models:
         entry = match_entry(model, price_list)
         if entry is None:
             plan.not_found.append(model.id)
@@ -416,18 +414,20 @@ class Source:
         return {"kind": self.kind, "label": self.label, **self.detail}
 
 
-def price_sources(settings: Settings, record: dict, explicit: dict[str, set[str]]) -> dict[str, dict[str, Source]]:
-    """Model id → price field → its Source, following the overlay's order: config, import, built-in."""
-    config_label = f"config: {settings.source}"
+def price_sources(models: Iterable[ModelInfo], config_file: Path | None, record: dict,
+                  explicit: dict[str, set[str]]) -> dict[str, dict[str, Source]]:
+    """Model id → price field → its Source, following the overlay's order: config (``config_file``),
+    import, built-in."""
+    config_label = f"config: {config_file}"
     out: dict[str, dict[str, Source]] = {}
-    for model in settings.models.values():
+    for model in models:
         imported = record.get("models", {}).get(model.id, {})
         per_field = {}
         for f in PRICE_FIELDS:
             if getattr(model.prices, f) is None:
                 per_field[f] = Source("unknown", "unknown")
             elif f in explicit.get(model.id, set()):
-                per_field[f] = Source("config", config_label, {"file": str(settings.source)})
+                per_field[f] = Source("config", config_label, {"file": str(config_file)})
             elif f in imported:
                 item = imported[f]
                 per_field[f] = Source("import", f"import: {item['source']} {item.get('date', '')}".rstrip(),

@@ -29,9 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from workbench.catalog import format_price, resolve_models
 from workbench.domain import ModelInfo, RoutingPolicy
-from workbench.evidence import AnswerStat, ScoreRow
-from workbench.ranking import Interval, LeaderRow, build_leaderboard
+from workbench.ranking.evidence import AnswerStat, ScoreRow
+from workbench.ranking.stats import Interval, LeaderRow, build_leaderboard
 
 DIFFICULTIES = ("easy", "medium", "hard")
 # Tie-break order: a request that names an action on existing code (fix, review, test,
@@ -141,8 +142,6 @@ def is_routed(model: ModelInfo) -> bool:
 
 def resolve_with_routed(settings, ids) -> list[ModelInfo]:
     """``catalog.resolve_models`` that also accepts ``routed`` (kept in its place in the order)."""
-    from workbench.catalog import resolve_models
-
     others = resolve_models(settings, [i for i in ids if i != ROUTED_ID])
     if ROUTED_ID not in ids:
         return others
@@ -277,8 +276,6 @@ def classify(prompt: str) -> Classification:
 
 def route(prompt: str, policy: RoutingPolicy, models: Mapping[str, ModelInfo]) -> RouteDecision:
     """Classify the prompt and pick the policy's model for its difficulty."""
-    from workbench.catalog import format_price
-
     c = classify(prompt)
     model_id = policy.model_for(c.difficulty)
     model = models.get(model_id)
@@ -356,8 +353,6 @@ def _price_key(r: LeaderRow) -> tuple:
 
 
 def _advice(kind: str, rows: list[LeaderRow], margin: float, min_n: int) -> Advice:
-    from workbench.catalog import format_price
-
     top = max(r.score for r in rows if r.score is not None)
     # Equal means within float noise are a tie; among tied best models the cheaper one is named.
     tied = sorted((r for r in rows if top - (r.score or 0) < 1e-9), key=_price_key)

@@ -1,7 +1,8 @@
-"""Fan one prompt out to N models and turn each stream into an AnswerResult.
+"""Stream one model's answer into an AnswerResult: provider events -> meter -> typed record.
 
-Used by the TUI (one worker per pane calls ``stream_answer``) and by ``workbench ask``
-(``run_round``). A ``sink`` receives every event as it arrives; the meter is updated here.
+The TUI (one worker per pane), ``workbench ask`` and suite runs each call ``stream_answer``
+once per model; a ``sink`` receives every event as it arrives; the meter is updated here.
+``rounds.RoundRecorder`` saves what comes of it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from dataclasses import dataclass, field
 import httpx
 
 from workbench.config import api_key_for
-from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
+from workbench.domain import AnswerFinal, AnswerStart, AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
 from workbench.meter import Meter, MeterReading, estimate_prompt_tokens
 from workbench.providers import errors
 from workbench.providers.base import make_provider
-from workbench.providers.reader_process import ReaderProcess
-from workbench.providers.http_client import client_for, make_client  # noqa: F401 (make_client: re-exported)
 from workbench.providers.events import (
     ReasoningDelta,
     RetryNotice,
@@ -30,6 +29,8 @@ from workbench.providers.events import (
     TextDelta,
     UsageReport,
 )
+from workbench.providers.http import client_for
+from workbench.providers.reader_process import ReaderProcess
 from workbench.providers.retry import RetryPolicy, Sleep, stream_with_retries
 from workbench.tokens import TokenCounter
 
@@ -75,6 +76,28 @@ class AnswerResult:
     def reading(self) -> MeterReading:
         """The meter now."""
         return self.meter.reading()
+
+    def start_record(self, blind_label: str | None = None) -> AnswerStart:
+        """What the store records when this answer starts to stream."""
+        return AnswerStart(model=self.model, temperature=self.effective_temperature, blind_label=blind_label)
+
+    def final_record(self) -> AnswerFinal:
+        """What the store records of this answer as it is now (its final state once it ended)."""
+        reading, err = self.reading(), self.error
+        return AnswerFinal(
+            status=self.status, text=self.text, reasoning=self.reasoning, served_model=self.served_model,
+            input_tokens=reading.input_tokens, output_tokens=reading.output_tokens,
+            reasoning_tokens=reading.reasoning_tokens, cached_input_tokens=reading.cached_input_tokens,
+            tokens_exact=reading.exact, cost_usd=reading.cost.total_usd, input_cost_usd=reading.cost.input_usd,
+            output_cost_usd=reading.cost.output_usd, reported_cost_usd=reading.reported_cost_usd,
+            ttft_ms=_ms(reading.ttft_s), duration_ms=_ms(reading.elapsed_s),
+            error_kind=err.kind if err else None, error_message=err.message if err else None,
+            http_status=err.http_status if err else None,
+        )
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
 
 
 def new_result(model: ModelInfo, provider: ProviderConfig, request: ChatRequest, counter: TokenCounter) -> AnswerResult:
@@ -160,19 +183,3 @@ def _apply(result: AnswerResult, event: StreamEvent) -> None:
         result.finish_reason = event.finish_reason
     elif isinstance(event, RetryNotice):
         result.retries += 1
-
-
-async def run_round(
-    client: httpx.AsyncClient,
-    results: list[AnswerResult],
-    on_event: Callable[[AnswerResult, StreamEvent], None] | None = None,
-) -> list[AnswerResult]:
-    """Stream every answer at once; one failing never stops the others."""
-
-    def sink_for(result: AnswerResult) -> EventSink | None:
-        if on_event is None:
-            return None
-        return lambda event: on_event(result, event)
-
-    await asyncio.gather(*(stream_answer(client, r, sink_for(r)) for r in results))
-    return results

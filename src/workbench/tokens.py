@@ -23,6 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from workbench.paths import cache_dir
+
 CHARS_PER_TOKEN = 4
 
 # encoding → (URL whose SHA-1 names the cached file, expected SHA-256 of its content)
@@ -52,8 +54,6 @@ def candidate_dirs() -> list[Path]:
             break
     else:
         dirs.append(Path(tempfile.gettempdir()) / "data-gym-cache")
-    from workbench.paths import cache_dir
-
     dirs.append(cache_dir() / "tiktoken")
     return dirs
 

@@ -217,7 +217,7 @@ def _serve_args(*argv: str):
     import argparse
 
     from workbench.cli import _add_common
-    from workbench.serve import add_parser
+    from workbench.cli.serve import add_parser
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(dest="command"), _add_common)
@@ -231,7 +231,7 @@ def _settings(home: Path):
 
 
 def test_each_session_runs_the_app_with_the_options_given_to_serve(tmp_path, monkeypatch):
-    from workbench.serve import app_command
+    from workbench.cli.serve import app_command
 
     monkeypatch.chdir(tmp_path)
     command = app_command(_serve_args("--config", "my.toml", "--local", "-m", "a", "-m", "b"))
@@ -243,7 +243,7 @@ def test_each_session_runs_the_app_with_the_options_given_to_serve(tmp_path, mon
 
 
 def test_serve_without_the_extra_says_how_to_install_it(isolated_home, monkeypatch, capsys):
-    from workbench import serve
+    from workbench.cli import serve
 
     for name in ("textual_serve", "textual_serve.server"):
         monkeypatch.setitem(sys.modules, name, None)  # as if not installed: importing it fails
@@ -255,7 +255,7 @@ def test_serve_without_the_extra_says_how_to_install_it(isolated_home, monkeypat
 def test_serve_rejects_an_unknown_model_before_listening(isolated_home, capsys):
     if importlib.util.find_spec("textual_serve") is None:
         pytest.skip("the `serve` extra is not installed")
-    from workbench.serve import run_serve
+    from workbench.cli.serve import run_serve
 
     assert run_serve(_settings(isolated_home), _serve_args("-m", "nope", "--port", "0")) == 2
     captured = capsys.readouterr()

@@ -22,6 +22,7 @@ from workbench import paths
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, Prices, ProviderConfig
 from workbench.runner import new_result
 from workbench.store import Store, open_store
+from workbench.domain import RunRecord
 from workbench.store.answers import create_run, finish_answer, get_answer, get_run, start_answer
 from workbench.store.db import _statements, migrations
 from workbench.store.history import list_runs
@@ -68,12 +69,12 @@ def spawn(children: list[subprocess.Popen], script: str, *args: str) -> subproce
 
 def answer_with_text(store: Store, run_id: int, text: str = "def f(): ...") -> int:
     result = new_result(MODEL, PROVIDER, ChatRequest(prompt="p"), TokenCounter())
-    answer_id = start_answer(store, run_id, result)
+    answer_id = start_answer(store, run_id, result.start_record())
     result.meter.start()
     result.text_parts.append(text)
     result.status = AnswerStatus.OK
     result.meter.finish("ok")
-    finish_answer(store, answer_id, result)
+    finish_answer(store, answer_id, result.final_record())
     return answer_id
 
 
@@ -94,7 +95,7 @@ store.close()
 
 def test_two_processes_scoring_at_once_lose_nothing(children) -> None:
     store = open_store(paths.store_file())
-    run_id = create_run(store, "p")
+    run_id = create_run(store, RunRecord("p"))
     answers = ",".join(str(answer_with_text(store, run_id)) for _ in range(3))
     store.close()
     procs = [spawn(children, SCORER, name, answers) for name in ("left", "right")]
@@ -132,7 +133,7 @@ for i in range(1_000_000):  # bounded, though the parent kills it long before
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_kill_9_while_scoring_loses_no_committed_score(children) -> None:
     store = open_store(paths.store_file())
-    answer_id = answer_with_text(store, create_run(store, "p"))
+    answer_id = answer_with_text(store, create_run(store, RunRecord("p")))
     store.close()
     proc = spawn(children, LOOPER, str(answer_id))
     printed: list[int] = []

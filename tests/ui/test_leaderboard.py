@@ -11,7 +11,7 @@ from ui.helpers import make_app, send, wait_round, wait_until
 from workbench.domain import AnswerStatus, ChatRequest
 from workbench.store.db import open_store
 from workbench.store.imports import import_scores
-from workbench.ui.screens.compare import CompareScreen
+from workbench.ui.compare.screen import CompareScreen
 from workbench.ui.screens.history import HistoryScreen
 from workbench.ui.screens.leaderboard import LeaderboardScreen
 
@@ -138,18 +138,19 @@ def test_leaderboard_snapshot(snap_compare, isolated_home, openai_stub, size):
 
 async def test_history_open_starts_the_app_on_a_past_run(isolated_home, openai_stub):
     # `workbench history --open RUN`: the app starts with that run in the panes, ready to score
+    from workbench.domain import RunRecord
     from workbench.store.answers import create_run, finish_answer, start_answer
     from workbench.runner import new_result
     from workbench.tokens import TokenCounter
 
     app = make_app(isolated_home, openai_stub.base_url, ["stub-a", "stub-b"])
     store = open_store(isolated_home / "data" / "test.sqlite3")
-    run_id = create_run(store, "An old prompt", source="ask")
+    run_id = create_run(store, RunRecord("An old prompt", source="ask"))
     for model in app.initial_models:
         result = new_result(model, app.settings.providers[model.provider], _request(), TokenCounter())
         result.text_parts.append(f"Old answer of {model.id}")
         result.status = AnswerStatus.OK
-        finish_answer(store, start_answer(store, run_id, result), result)
+        finish_answer(store, start_answer(store, run_id, result.start_record()), result.final_record())
     store.close()
     app._open_run = run_id
     async with app.run_test(size=(140, 40)) as pilot:

@@ -48,7 +48,7 @@ def test_no_color_at_80x24(snap_compare, isolated_home, openai_stub, frozen_mete
 
 
 async def test_every_screen_opens_and_closes_at_80x24(isolated_home, openai_stub):
-    from workbench.ui.screens.compare import CompareScreen
+    from workbench.ui.compare.screen import CompareScreen
 
     app = _app(isolated_home, openai_stub)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -200,19 +200,20 @@ async def test_a_routed_pane_sends_the_prompt_to_the_policys_pick(isolated_home,
 async def test_a_stored_blind_run_reopens_without_names_or_costs(isolated_home, openai_stub):
     from workbench.domain import AnswerStatus, ChatRequest
     from workbench.runner import new_result
+    from workbench.domain import RunRecord
     from workbench.store.answers import create_run, finish_answer, start_answer
     from workbench.store.db import open_store
     from workbench.tokens import TokenCounter
 
     app = make_app(isolated_home, openai_stub.base_url, NAMED)
     store = open_store(isolated_home / "data" / "test.sqlite3")
-    run_id = create_run(store, "Write a function", source="suite", blind=True)
+    run_id = create_run(store, RunRecord("Write a function", source="suite", blind=True))
     for label, model in zip("ABC", app.initial_models):
         result = new_result(model, app.settings.providers[model.provider], ChatRequest(prompt="Write a function"),
                             TokenCounter())
         result.text_parts.append("A neutral answer.")
         result.status = AnswerStatus.OK
-        finish_answer(store, start_answer(store, run_id, result, blind_label=label), result)
+        finish_answer(store, start_answer(store, run_id, result.start_record(label)), result.final_record())
     store.close()
     app._open_run = run_id
     async with app.run_test(size=(160, 40)) as pilot:

@@ -7,7 +7,7 @@ import sqlite3
 
 from servers.openai_stub import SSE, completion
 from ui.helpers import make_app, wait_round, wait_until
-from workbench.ui.screens.compare import CompareScreen
+from workbench.ui.compare.screen import CompareScreen
 from workbench.ui.screens.leaderboard import LeaderboardScreen
 from workbench.ui.screens.score_entry import ScoreScreen
 from workbench.ui.screens.suite_picker import SuitePicker

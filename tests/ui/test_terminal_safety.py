@@ -294,7 +294,7 @@ def _render(renderable) -> tuple[str, list[str]]:
 
 
 def test_ask_live_view_renderables_are_clean() -> None:
-    from workbench.ask_view import render_live
+    from workbench.render.ask_view import render_live
 
     results = [_result_with(HOSTILE), _result_with("Partial", error=EVIL_ERROR)]
     printed, segments = _render(render_live(results))
@@ -304,7 +304,7 @@ def test_ask_live_view_renderables_are_clean() -> None:
 
 
 def test_ask_live_view_with_a_hostile_served_model_is_clean() -> None:
-    from workbench.ask_view import render_live
+    from workbench.render.ask_view import render_live
 
     printed, segments = _render(render_live([_result_with("fine", served=EVIL_SERVED)]))
     assert "served by" in printed
@@ -314,7 +314,7 @@ def test_ask_live_view_with_a_hostile_served_model_is_clean() -> None:
 def test_ask_final_view_is_clean(capsys: pytest.CaptureFixture) -> None:
     from rich.console import Console
 
-    from workbench.ask_view import render_final
+    from workbench.render.ask_view import render_final
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=120, color_system=None, force_terminal=False)

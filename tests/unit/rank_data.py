@@ -9,7 +9,7 @@ from pathlib import Path
 
 from workbench.config import load_settings
 from workbench.domain import ModelInfo
-from workbench.evidence import AnswerStat, ScoreRow
+from workbench.ranking.evidence import AnswerStat, ScoreRow
 
 # FACTS.md "Published overall ranking", in the notes' editorial order.
 NOTES_OVERALL = [

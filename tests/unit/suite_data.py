@@ -54,7 +54,7 @@ def write_user_suite(name: str, text: str) -> Path:
 
 
 def suite_args(*argv: str) -> argparse.Namespace:
-    from workbench.suite_cmd import add_parser
+    from workbench.cli.suite import add_parser
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")

@@ -40,7 +40,8 @@ from workbench.providers import errors
 from workbench.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicProvider
 from workbench.providers.base import make_provider
 from workbench.providers.events import ReasoningDelta, RetryNotice, ServedModel, StreamEnd, TextDelta, UsageReport
-from workbench.runner import make_client, new_result, stream_answer
+from workbench.providers.http import make_client
+from workbench.runner import new_result, stream_answer
 from workbench.store import open_store
 from workbench.store.answers import get_answer
 from workbench.tokens import TokenCounter

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import EXIT_MODEL_FAILED, EXIT_OK, EXIT_USAGE, main
+from workbench.cli import main
+from workbench.cli.common import EXIT_MODEL_FAILED, EXIT_OK, EXIT_USAGE
 
 BAD_KIND = '[providers.mine]\nkind = "cohere"\nbase_url = "https://x.test/v1"\n'
 

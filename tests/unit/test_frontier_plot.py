@@ -8,8 +8,8 @@ from decimal import Decimal
 from rank_data import answer, catalog, overall_scores, score
 
 from workbench.domain import ModelInfo, Prices
-from workbench.frontier_plot import ON_FRONTIER, Y_LABEL_WIDTH, key_for, plot_frontier
-from workbench.ranking import build_leaderboard
+from workbench.render.frontier_plot import ON_FRONTIER, Y_LABEL_WIDTH, key_for, plot_frontier
+from workbench.ranking.stats import build_leaderboard
 
 D = Decimal
 

@@ -22,7 +22,7 @@ from workbench.providers import errors
 from workbench.providers.base import make_provider
 from workbench.providers.events import ReasoningDelta, ServedModel, StreamEnd, TextDelta, UsageReport
 from workbench.providers.gemini import GeminiProvider, normalise_usage
-from workbench.runner import make_client
+from workbench.providers.http import make_client
 from workbench.store import open_store
 from workbench.store.answers import get_answer
 

@@ -27,7 +27,7 @@ import pytest
 from servers import faulty_server as fs
 from servers.faulty_server import FaultyServer
 from workbench.cli import main
-from workbench.providers.base import redact
+from workbench.providers.text import redact
 
 KEY_ENV = "WB_LEAKTEST_API_KEY"
 

@@ -8,7 +8,7 @@ import pytest
 
 from workbench.domain import Prices
 from workbench.meter import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, Meter, estimate_prompt_tokens
-from workbench.meter_text import format_cost, format_count, format_seconds, meter_summary
+from workbench.render.meter_text import format_cost, format_count, format_seconds, meter_summary
 from workbench.providers.events import UsageReport
 from workbench.tokens import TokenCounter
 
@@ -246,7 +246,8 @@ async def test_ttft_counts_from_the_try_that_answered_and_elapsed_from_the_first
     """A 2 s rate-limit wait is not the model's time to first token (it stays in elapsed)."""
     from servers.openai_stub import SSE, completion, error_status
     from workbench.domain import ChatRequest, ModelInfo, Prices, ProviderConfig
-    from workbench.runner import make_client, new_result, stream_answer
+    from workbench.providers.http import make_client
+    from workbench.runner import new_result, stream_answer
 
     now = [100.0]  # a clock that moves only while the backoff "sleeps"
     monkeypatch.setattr("workbench.meter.clock_source", lambda: (lambda: now[0]))

@@ -23,7 +23,8 @@ from workbench.providers import errors, ollama
 from workbench.providers.base import make_provider
 from workbench.providers.events import ReasoningDelta, RetryNotice, ServedModel, StreamEnd, TextDelta, UsageReport
 from workbench.providers.ollama import OllamaProvider, api_root
-from workbench.runner import make_client, new_result, stream_answer
+from workbench.providers.http import make_client
+from workbench.runner import new_result, stream_answer
 from workbench.tokens import TokenCounter
 
 KEY = "ol-test-0123456789abcdef"

@@ -17,7 +17,8 @@ from workbench.providers import errors
 from workbench.providers.events import RetryNotice, TextDelta, UsageReport
 from workbench.providers.openai import OpenAIProvider
 from workbench.providers.retry import is_retryable
-from workbench.runner import make_client, new_result, stream_answer
+from workbench.providers.http import make_client
+from workbench.runner import new_result, stream_answer
 from workbench.tokens import TokenCounter
 
 CONFIG = ProviderConfig(name="or", kind="openai", base_url="https://openrouter.test/api/v1")

@@ -17,8 +17,8 @@ import pytest
 from workbench import paths, prices
 from workbench.config import ConfigError, load_settings
 from workbench.domain import ChatRequest
-from workbench.prices_cmd import PricesError, add_parser, run_prices
-from workbench.score_cmds import CommandError
+from workbench.cli.prices import PricesError, add_parser, run_prices
+from workbench.cli.common import CommandError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "prices"
 LITELLM = DATA / "litellm_excerpt.json"
@@ -139,7 +139,7 @@ def test_openrouter_entries() -> None:
 
 def test_builtin_catalog_against_litellm() -> None:
     settings = load_settings(None)
-    plan = prices.plan_import(settings, prices.read_price_list(LITELLM), {})
+    plan = prices.plan_import(settings.models.values(), prices.read_price_list(LITELLM), {})
     used = {m.model_id: m.entry.name for m in plan.matches}
     # the vendor's own prefix beats openrouter/…; case and "together_ai/Qwen/" prefixes are ignored
     assert used == {"deepseek-r1": "deepseek/deepseek-r1", "kimi-k2.5": "moonshot/kimi-k2.5",
@@ -377,6 +377,7 @@ def test_a_failed_write_keeps_the_old_record(monkeypatch: pytest.MonkeyPatch) ->
 def test_answers_store_the_imported_prices_in_force() -> None:
     from workbench.runner import new_result
     from workbench.store import open_store
+    from workbench.domain import RunRecord
     from workbench.store.answers import create_run, start_answer
     from workbench.tokens import TokenCounter
 
@@ -386,7 +387,7 @@ def test_answers_store_the_imported_prices_in_force() -> None:
     store = open_store(paths.store_file())
     try:
         result = new_result(model, settings.providers[model.provider], ChatRequest(prompt="hi"), TokenCounter())
-        answer_id = start_answer(store, create_run(store, "hi"), result)
+        answer_id = start_answer(store, create_run(store, RunRecord("hi")), result.start_record())
         row = store.conn.execute("SELECT input_per_m, output_per_m, cached_input_per_m FROM answers WHERE id = ?",
                                  (answer_id,)).fetchone()
     finally:

@@ -11,7 +11,7 @@ import pytest
 from rank_data import NOTES_OVERALL, TASK_ORDER, answer, catalog, id_of, overall_scores, reference_scores, score
 from rich.console import Console
 
-from workbench.rank_report import (
+from workbench.render.rank_report import (
     CSV_COLUMNS,
     EMPTY_MESSAGE,
     duration_text,
@@ -22,7 +22,7 @@ from workbench.rank_report import (
     to_rich_table,
 )
 from workbench.domain import ModelInfo, Prices
-from workbench.ranking import build_leaderboard
+from workbench.ranking.stats import build_leaderboard
 
 # FACTS.md, "Published overall ranking", verbatim.
 NOTES_TABLE = """\

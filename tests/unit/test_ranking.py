@@ -9,7 +9,7 @@ import pytest
 from rank_data import NOTES_OVERALL, answer, catalog, id_of, overall_scores, reference_scores, score
 
 from workbench.domain import ModelInfo, Prices
-from workbench.ranking import SORT_KEYS, UNSTABLE_SPREAD, Interval, TaskResult, Totals, build_leaderboard, sort_rows
+from workbench.ranking.stats import SORT_KEYS, UNSTABLE_SPREAD, Interval, TaskResult, Totals, build_leaderboard, sort_rows
 
 D = Decimal
 

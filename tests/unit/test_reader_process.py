@@ -17,7 +17,8 @@ from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, Prices, Provi
 from workbench.providers import errors
 from workbench.providers.events import RetryNotice, StreamEvent, TextDelta
 from workbench.providers.reader_process import ReaderProcess
-from workbench.runner import make_client, new_result, stream_answer
+from workbench.providers.http import make_client
+from workbench.runner import new_result, stream_answer
 from workbench.tokens import TokenCounter
 
 REQUEST = ChatRequest(prompt="Say hi.")

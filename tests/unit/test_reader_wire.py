@@ -6,7 +6,7 @@ import pytest
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import http_status_error
+from workbench.providers.http import http_status_error
 from workbench.providers.events import (
     ReasoningDelta,
     RetryNotice,

@@ -14,7 +14,7 @@ import pytest
 from servers.openai_stub import SSE, StubServer, Status, chunk, completion, cut, error_status
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, Prices, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import http_status_error, transport_error
+from workbench.providers.http import http_status_error, transport_error
 from workbench.providers.events import RetryNotice, ServedModel, StreamEvent, TextDelta
 from workbench.providers.retry import (
     RetryPolicy,
@@ -24,7 +24,8 @@ from workbench.providers.retry import (
     plan_retry,
     stream_with_retries,
 )
-from workbench.runner import make_client, new_result, stream_answer
+from workbench.providers.http import make_client
+from workbench.runner import new_result, stream_answer
 from workbench.tokens import TokenCounter
 
 REQUEST = ChatRequest(prompt="Say hi.")

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from workbench import paths
-from workbench.cli import UsageError
+from workbench.cli.common import UsageError
 from workbench.config import Settings, load_settings
 from workbench.domain import AnswerStatus, ChatRequest
-from workbench.route_cmd import add_parser, run_route
+from workbench.cli.route import add_parser, run_route
 from workbench.runner import new_result
-from workbench.score_cmds import CommandError
+from workbench.cli.common import CommandError
+from workbench.domain import RunRecord
 from workbench.store.answers import create_run, finish_answer, start_answer
 from workbench.store.db import open_store
 from workbench.store.imports import import_scores
@@ -136,12 +137,12 @@ deepseek-v4-flash,dijkstra,8.5,
 def scored_answer(store, run_id: int, model_id: str, score: float) -> None:
     model = SETTINGS.models[model_id]
     result = new_result(model, SETTINGS.providers[model.provider], ChatRequest(prompt="p"), TokenCounter())
-    answer_id = start_answer(store, run_id, result)
+    answer_id = start_answer(store, run_id, result.start_record())
     result.meter.start()
     result.text_parts.append("def f(): ...")
     result.status = AnswerStatus.OK
     result.meter.finish("ok")
-    finish_answer(store, answer_id, result)
+    finish_answer(store, answer_id, result.final_record())
     add_score(store, answer_id, score)
 
 
@@ -156,10 +157,10 @@ def study(tmp_path: Path) -> None:
         # two free-form algorithm prompts; r1 and flash answer both
         for prompt in ("Implement A* search on a grid in Rust.",
                        "Solve the knapsack problem with dynamic programming."):
-            run_id = create_run(store, prompt, source="ask")
+            run_id = create_run(store, RunRecord(prompt, source="ask"))
             scored_answer(store, run_id, "deepseek-r1", 9.5)
             scored_answer(store, run_id, "deepseek-v4-flash", 8)
-        run_id = create_run(store, "Explain what a closure is.", source="ask", suite="other-suite")
+        run_id = create_run(store, RunRecord("Explain what a closure is.", source="ask", suite="other-suite"))
         scored_answer(store, run_id, "qwen3-coder-30b", 9)
     finally:
         store.close()
@@ -220,7 +221,7 @@ def test_a_bad_margin_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_routing_does_not_import_textual() -> None:
-    code = ("import json, sys, workbench.routing, workbench.route_cmd\n"
+    code = ("import json, sys, workbench.routing, workbench.cli.route\n"
             "print(json.dumps([m for m in sys.modules if m == 'textual' or m.startswith('textual.')]))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -11,7 +11,7 @@ import pytest
 
 from workbench.config import ConfigError, load_settings
 from workbench.domain import ModelInfo, Prices, RoutingPolicy
-from workbench.evidence import AnswerStat, ScoreRow
+from workbench.ranking.evidence import AnswerStat, ScoreRow
 from workbench.routing import RoutingError, advise, classify, complexity_of, route, split_code
 
 # The five tasks of the field notes, word for word from seed/tasks.toml; attached code goes in

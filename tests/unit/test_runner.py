@@ -1,4 +1,4 @@
-"""runner.stream_answer / run_round: how each way a stream ends becomes an AnswerResult status.
+"""runner.stream_answer: how each way a stream ends becomes an AnswerResult status.
 
 These stream from the real stub server on 127.0.0.1 (tests/servers/openai_stub.py).
 """
@@ -15,7 +15,8 @@ from servers.openai_stub import SSE, Hang, StubServer, chunk, completion, cut, e
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, Prices, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.events import TextDelta
-from workbench.runner import make_client, new_result, run_round, stream_answer
+from workbench.providers.http import make_client
+from workbench.runner import new_result, stream_answer
 from workbench.tokens import TokenCounter
 
 REQUEST = ChatRequest(prompt="Say hi.", temperature=0.2)
@@ -204,7 +205,8 @@ async def test_round_one_failing_does_not_stop_the_other(openai_stub: StubServer
     results = [result_for(openai_stub, "good"), result_for(openai_stub, "bad")]
     seen: list[tuple[str, object]] = []
     async with make_client() as client:
-        await run_round(client, results, on_event=lambda r, e: seen.append((r.model.id, e)))
+        await asyncio.gather(*(stream_answer(client, r, lambda e, m=r.model.id: seen.append((m, e)))
+                               for r in results))
     good, bad = results
     assert good.status is AnswerStatus.OK and good.text == "fine answer"
     assert bad.status is AnswerStatus.ERROR and bad.retries == 2  # retried twice, then given up

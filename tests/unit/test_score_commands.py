@@ -22,9 +22,10 @@ from workbench.config import load_settings
 from workbench.domain import AnswerStatus, ChatRequest
 from workbench.providers import errors
 from workbench.providers.events import UsageReport
-from workbench.rank_report import EMPTY_MESSAGE
+from workbench.render.rank_report import EMPTY_MESSAGE
 from workbench.runner import new_result
 from workbench.store import open_store
+from workbench.domain import RunRecord
 from workbench.store.answers import create_run, finish_answer, start_answer
 from workbench.tokens import TokenCounter
 
@@ -77,7 +78,7 @@ def blind_run(prompt: str = "Which is better?", error: str | None = None) -> dic
     settings = load_settings(None)
     store = open_store(paths.store_file())
     try:
-        run_id = create_run(store, prompt, blind=True, task="blind-task")
+        run_id = create_run(store, RunRecord(prompt, blind=True, task="blind-task"))
         ids = {}
         for model_id, label, text in (("deepseek-r1", "B", "answer one: use a heap"),
                                       ("qwen3-coder-30b", "A", "answer two: use a sorted list"),
@@ -85,7 +86,7 @@ def blind_run(prompt: str = "Which is better?", error: str | None = None) -> dic
             model = settings.models[model_id]
             result = new_result(model, settings.providers[model.provider], ChatRequest(prompt=prompt),
                                 TokenCounter())
-            answer_id = start_answer(store, run_id, result, blind_label=label)
+            answer_id = start_answer(store, run_id, result.start_record(label))
             result.meter.start()
             if text:
                 result.text_parts.append(text)
@@ -97,7 +98,7 @@ def blind_run(prompt: str = "Which is better?", error: str | None = None) -> dic
                 if error:
                     result.error = errors.NotFoundError(error, http_status=404)
             result.meter.finish(result.status.value)
-            finish_answer(store, answer_id, result)
+            finish_answer(store, answer_id, result.final_record())
             ids[label] = answer_id
     finally:
         store.close()

@@ -13,10 +13,11 @@ import pytest
 from workbench import paths
 from workbench.config import load_settings
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, Prices, ProviderConfig
-from workbench.evidence import IMPORTED, RankFilter
+from workbench.ranking.evidence import IMPORTED, RankFilter
 from workbench.providers.events import UsageReport
 from workbench.runner import new_result
 from workbench.store import Store, open_store
+from workbench.domain import RunRecord
 from workbench.store.answers import (
     answers_of_run,
     checkpoint_answer,
@@ -28,16 +29,13 @@ from workbench.store.answers import (
 )
 from workbench.store.history import escape_like, get_run_detail, list_runs
 from rank_data import REFERENCE_CSV  # the notes' per-task scores
-from workbench.ranking import build_leaderboard
+from workbench.ranking.stats import build_leaderboard
 from workbench.store.imports import ScoreImportError, import_scores
+from workbench.ranking.scoring import Criteria, ScoreError, default_scorer, parse_score
 from workbench.store.scores import (
-    Criteria,
-    ScoreError,
     add_score,
     answer_stats,
-    default_scorer,
     latest_scores,
-    parse_score,
     run_revealed,
     score_history,
     score_rows,
@@ -66,7 +64,7 @@ def answer(store: Store, run_id: int, model: ModelInfo = CHEAP, text: str = "def
            label: str | None = None) -> int:
     """An answer saved the way a round saves it (start, then finish with the given status)."""
     result = new_result(model, PROVIDER, ChatRequest(prompt="p"), TokenCounter())
-    answer_id = start_answer(store, run_id, result, blind_label=label)
+    answer_id = start_answer(store, run_id, result.start_record(label))
     result.meter.start()
     if text:
         result.text_parts.append(text)
@@ -75,13 +73,13 @@ def answer(store: Store, run_id: int, model: ModelInfo = CHEAP, text: str = "def
         result.meter.add_usage(UsageReport(input_tokens=usage[0], output_tokens=usage[1]))
     result.status = status
     result.meter.finish(status.value)
-    finish_answer(store, answer_id, result)
+    finish_answer(store, answer_id, result.final_record())
     return answer_id
 
 
 def streaming_answer(store: Store, run_id: int, model: ModelInfo = CHEAP, text: str = "", label: str | None = None):
     result = new_result(model, PROVIDER, ChatRequest(prompt="p"), TokenCounter())
-    answer_id = start_answer(store, run_id, result, blind_label=label)
+    answer_id = start_answer(store, run_id, result.start_record(label))
     if text:
         checkpoint_answer(store, answer_id, text, "")
     return answer_id, result
@@ -137,7 +135,7 @@ def test_criteria_mean_is_exact_and_criteria_are_validated() -> None:
 # --- saving scores -------------------------------------------------------------------------
 
 def test_rescoring_keeps_history_and_the_latest_counts(store: Store) -> None:
-    run_id = create_run(store, "p", task="t1")
+    run_id = create_run(store, RunRecord("p", task="t1"))
     a1, a2 = answer(store, run_id), answer(store, run_id, PRICY)
     first = add_score(store, a1, 7, note="meh", scorer="ann")
     second = add_score(store, a1, "9", note="better on a second read", scorer="ann")
@@ -152,7 +150,7 @@ def test_rescoring_keeps_history_and_the_latest_counts(store: Store) -> None:
 
 
 def test_score_with_criteria_stores_them_and_their_mean(store: Store) -> None:
-    a1 = answer(store, create_run(store, "p"))
+    a1 = answer(store, create_run(store, RunRecord("p")))
     saved = add_score(store, a1, criteria=Criteria(9, 8.5, 8, 9))
     assert saved.score == 8.625
     (back,) = score_history(store, a1)
@@ -169,7 +167,7 @@ def test_score_with_criteria_stores_them_and_their_mean(store: Store) -> None:
 
 
 def test_answers_without_text_and_unknown_ids_are_refused(store: Store) -> None:
-    run_id = create_run(store, "p")
+    run_id = create_run(store, RunRecord("p"))
     failed = answer(store, run_id, text="", status=AnswerStatus.ERROR, usage=None)
     blank = answer(store, run_id, text="  \n ", status=AnswerStatus.ERROR, usage=None)
     cut = answer(store, run_id, text="half an ans", status=AnswerStatus.INTERRUPTED)
@@ -184,7 +182,7 @@ def test_answers_without_text_and_unknown_ids_are_refused(store: Store) -> None:
 
 
 def test_note_is_one_clean_line_and_the_scorer_has_a_default(store: Store, monkeypatch) -> None:
-    a1 = answer(store, create_run(store, "p"))
+    a1 = answer(store, create_run(store, RunRecord("p")))
     monkeypatch.setenv("WORKBENCH_SCORER", "alice")
     saved = add_score(store, a1, 8, note="  good\nbut   slow\t\x1b[2J ")
     assert saved.note == "good but slow [2J"
@@ -201,7 +199,7 @@ def test_note_is_one_clean_line_and_the_scorer_has_a_default(store: Store, monke
 
 
 def test_the_schema_refuses_out_of_range_scores(store: Store) -> None:
-    a1 = answer(store, create_run(store, "p"))
+    a1 = answer(store, create_run(store, RunRecord("p")))
     with pytest.raises(sqlite3.IntegrityError):
         with store.transaction() as conn:
             conn.execute("INSERT INTO scores (answer_id, score, created_at) VALUES (?, 11, 'now')", (a1,))
@@ -210,9 +208,9 @@ def test_the_schema_refuses_out_of_range_scores(store: Store) -> None:
 # --- evidence for the leaderboard ----------------------------------------------------------
 
 def test_score_rows_and_answer_stats_filters(store: Store) -> None:
-    jan = create_run(store, "p1", task="flatten", suite="coding-2026")
-    feb = create_run(store, "p2", task="dijkstra", suite="coding-2026")
-    free = create_run(store, "free-form")
+    jan = create_run(store, RunRecord("p1", task="flatten", suite="coding-2026"))
+    feb = create_run(store, RunRecord("p2", task="dijkstra", suite="coding-2026"))
+    free = create_run(store, RunRecord("free-form"))
     set_run_time(store, jan, "2026-01-31T23:59:59.000+00:00")
     set_run_time(store, feb, "2026-02-01T00:00:00.000+00:00")
     set_run_time(store, free, "2026-03-10T12:00:00.000+00:00")
@@ -259,12 +257,12 @@ def test_score_rows_and_answer_stats_filters(store: Store) -> None:
 # --- blind rounds --------------------------------------------------------------------------
 
 def test_a_blind_run_is_revealed_when_every_answer_with_text_is_scored(store: Store) -> None:
-    normal = create_run(store, "p")
+    normal = create_run(store, RunRecord("p"))
     assert run_revealed(store, normal)  # a normal run always is, even unscored
     answer(store, normal)
     assert run_revealed(store, normal)
 
-    run_id = create_run(store, "blind one", blind=True, params={"temperature": 0.2})
+    run_id = create_run(store, RunRecord("blind one", blind=True, params={"temperature": 0.2}))
     assert get_run(store, run_id).blind and get_run(store, run_id).params == {"temperature": 0.2}
     a = answer(store, run_id, CHEAP, label="B")
     b = answer(store, run_id, PRICY, label="A")
@@ -282,7 +280,7 @@ def test_a_blind_run_is_revealed_when_every_answer_with_text_is_scored(store: St
     assert not detail.revealed and [detail.label(x) for x in detail.answers] == ["B", "A", "C", "D"]
 
     slow_result.status = AnswerStatus.ERROR  # D fails without text: nothing left to judge
-    finish_answer(store, slow, slow_result)
+    finish_answer(store, slow, slow_result.final_record())
     assert run_revealed(store, run_id)
     detail = get_run_detail(store, run_id)
     assert detail.revealed and detail.label(detail.answers[0]) == "Cheap One"
@@ -293,7 +291,7 @@ def test_a_blind_run_is_revealed_when_every_answer_with_text_is_scored(store: St
 
 
 def test_history_hides_blind_names_until_revealed(store: Store) -> None:
-    run_id = create_run(store, "compare these", blind=True)
+    run_id = create_run(store, RunRecord("compare these", blind=True))
     a = answer(store, run_id, CHEAP, label="B")
     b = answer(store, run_id, PRICY, label="A")
     (summary,) = list_runs(store)
@@ -312,8 +310,8 @@ def test_history_hides_blind_names_until_revealed(store: Store) -> None:
 # --- history -------------------------------------------------------------------------------
 
 def test_list_runs_summaries_order_and_paging(store: Store) -> None:
-    old = create_run(store, "\n  " + "x" * 100 + "  \nsecond line", task="flatten")
-    new = create_run(store, "short prompt")
+    old = create_run(store, RunRecord("\n  " + "x" * 100 + "  \nsecond line", task="flatten"))
+    new = create_run(store, RunRecord("short prompt"))
     set_run_time(store, old, "2026-01-01T00:00:00.000+00:00")
     set_run_time(store, new, "2026-01-02T00:00:00.000+00:00")
     scored = answer(store, old, CHEAP)
@@ -337,11 +335,11 @@ def test_list_runs_summaries_order_and_paging(store: Store) -> None:
 
 
 def test_search_matches_prompt_task_and_text_with_wildcards_escaped(store: Store) -> None:
-    pct = create_run(store, "Are you 100% sure?")
-    hundred = create_run(store, "100 percent sure")
-    snake = create_run(store, "rename to snake_case")
-    plain = create_run(store, "rename to snakeXcase", task="Dijkstra-TS")
-    texty = create_run(store, "something")
+    pct = create_run(store, RunRecord("Are you 100% sure?"))
+    hundred = create_run(store, RunRecord("100 percent sure"))
+    snake = create_run(store, RunRecord("rename to snake_case"))
+    plain = create_run(store, RunRecord("rename to snakeXcase", task="Dijkstra-TS"))
+    texty = create_run(store, RunRecord("something"))
     answer(store, texty, text="use a Priority Queue here")
     assert escape_like("a%b_c\\") == "a\\%b\\_c\\\\"
 

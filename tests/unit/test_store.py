@@ -15,6 +15,7 @@ from workbench.providers import errors
 from workbench.providers.events import UsageReport
 from workbench.runner import new_result
 from workbench.store import open_store
+from workbench.domain import RunRecord
 from workbench.store.answers import (
     answers_of_run,
     checkpoint_answer,
@@ -63,8 +64,8 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_answer_life_cycle(tmp_path: Path) -> None:
     store = open_store(tmp_path / "wb.sqlite3")
     result = a_result()
-    run_id = create_run(store, "hello", "sys", {"temperature": 0.4}, task="t1", suite="s1", source="ask")
-    answer_id = start_answer(store, run_id, result)
+    run_id = create_run(store, RunRecord("hello", "sys", {"temperature": 0.4}, task="t1", suite="s1", source="ask"))
+    answer_id = start_answer(store, run_id, result.start_record())
     row = get_answer(store, answer_id)
     assert (row.status, row.text, row.model_name) == ("streaming", "", "Model One")
 
@@ -78,7 +79,7 @@ def test_answer_life_cycle(tmp_path: Path) -> None:
     result.served_model = "up-m1-2026"
     result.status = AnswerStatus.OK
     result.meter.finish("ok")
-    finish_answer(store, answer_id, result)
+    finish_answer(store, answer_id, result.final_record())
     row = get_answer(store, answer_id)
     assert (row.status, row.text, row.served_model) == ("ok", "partial", "up-m1-2026")
     assert (row.input_tokens, row.output_tokens, row.reasoning_tokens, row.tokens_exact) == (1000, 2000, 5, True)
@@ -97,13 +98,13 @@ def test_failed_answer_keeps_error_and_unknown_cost(tmp_path: Path) -> None:
     store = open_store(tmp_path / "wb.sqlite3")
     model = ModelInfo(id="m2", provider="gw", name="M2", upstream="m2", prices=Prices(None, Decimal("1")))
     result = new_result(model, PROVIDER, ChatRequest(prompt="x" * 40), TokenCounter())
-    run_id = create_run(store, "x")
-    answer_id = start_answer(store, run_id, result)
+    run_id = create_run(store, RunRecord("x"))
+    answer_id = start_answer(store, run_id, result.start_record())
     result.meter.start()
     result.text_parts.append("half")
     result.error = errors.StreamCutError("the connection closed mid-stream")
     result.status = AnswerStatus.INTERRUPTED
-    finish_answer(store, answer_id, result)
+    finish_answer(store, answer_id, result.final_record())
     (row,) = answers_of_run(store, run_id)
     assert (row.status, row.text, row.error_kind) == ("interrupted", "half", "cut_off")
     assert row.error_message == "the connection closed mid-stream"
@@ -114,9 +115,9 @@ def test_failed_answer_keeps_error_and_unknown_cost(tmp_path: Path) -> None:
 
 def test_recover_orphans_marks_dead_writers_interrupted(tmp_path: Path) -> None:
     store = open_store(tmp_path / "wb.sqlite3")
-    run_id = create_run(store, "p")
-    mine = start_answer(store, run_id, a_result())
-    orphan = start_answer(store, run_id, a_result())
+    run_id = create_run(store, RunRecord("p"))
+    mine = start_answer(store, run_id, a_result().start_record())
+    orphan = start_answer(store, run_id, a_result().start_record())
     checkpoint_answer(store, orphan, "text so far", "")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     with store.transaction() as conn:
@@ -132,10 +133,11 @@ WRITER = """
 import sys
 from pathlib import Path
 from workbench.store import open_store
+from workbench.domain import RunRecord
 from workbench.store.answers import create_run
 store = open_store(Path(sys.argv[1]))
 for i in range(50):
-    create_run(store, f"{sys.argv[2]}-{i}")
+    create_run(store, RunRecord(f"{sys.argv[2]}-{i}"))
 store.close()
 """
 

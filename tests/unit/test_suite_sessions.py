@@ -17,8 +17,9 @@ from workbench.meter import estimate_prompt_tokens
 from workbench.providers import errors
 from workbench.providers.events import UsageReport
 from workbench.runner import new_result
-from workbench.score_cmds import CommandError
+from workbench.cli.common import CommandError
 from workbench.store import Store, open_store
+from workbench.domain import RunRecord
 from workbench.store.answers import create_run, finish_answer, get_run, recover_orphans, start_answer
 from workbench.store.suite_sessions import (
     Step,
@@ -51,7 +52,7 @@ def store() -> Store:
 def add_answer(store: Store, run_id: int, model: ModelInfo, status: AnswerStatus, *,
                output_tokens: int = 100, usage: bool = True) -> int:
     result = new_result(model, PROVIDER, ChatRequest(prompt="p"), TokenCounter())
-    answer_id = start_answer(store, run_id, result)
+    answer_id = start_answer(store, run_id, result.start_record())
     result.meter.start()
     if status == AnswerStatus.ERROR:
         result.error = errors.ProviderError("boom")
@@ -61,13 +62,12 @@ def add_answer(store: Store, run_id: int, model: ModelInfo, status: AnswerStatus
         result.meter.add_usage(UsageReport(input_tokens=10, output_tokens=output_tokens))
     result.status = status
     result.meter.finish(status.value)
-    finish_answer(store, answer_id, result)
+    finish_answer(store, answer_id, result.final_record())
     return answer_id
 
 
 def step_run(store: Store, session, task: str, repeat: int = 0) -> int:
-    return create_run(store, "p", task=task, suite=session.suite_id, source="suite", kind="structural",
-                      session_id=session.id, repeat=repeat)
+    return create_run(store, RunRecord("p", task=task, suite=session.suite_id, source="suite", kind="structural", session_id=session.id, repeat=repeat))
 
 
 def test_runs_carry_session_repeat_and_kind(store: Store) -> None:
@@ -77,7 +77,7 @@ def test_runs_carry_session_repeat_and_kind(store: Store) -> None:
     assert (session.models, session.repeats, session.blind, session.finished) == (("priced", "no-input"), 2, True, False)
     run = get_run(store, step_run(store, session, "one", 1))
     assert (run.session_id, run.repeat, run.kind, run.source) == (session.id, 1, "structural", "suite")
-    plain = get_run(store, create_run(store, "free form"))
+    plain = get_run(store, create_run(store, RunRecord("free form")))
     assert (plain.session_id, plain.repeat, plain.kind) == (None, 0, None)
     with pytest.raises(ValueError):
         start_session(store, suite, [], repeats=1)
@@ -107,7 +107,7 @@ def test_progress_counts_ok_and_error_as_done_and_redoes_interrupted_answers(sto
     add_answer(store, two, PRICED, AnswerStatus.OK)
     add_answer(store, two, NO_INPUT, AnswerStatus.CANCELLED)
     # no-input's answer to "two" left streaming by a process that is gone (kill -9)
-    orphan = start_answer(store, two, new_result(NO_INPUT, PROVIDER, ChatRequest(prompt="p"), TokenCounter()))
+    orphan = start_answer(store, two, new_result(NO_INPUT, PROVIDER, ChatRequest(prompt="p"), TokenCounter()).start_record())
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait(timeout=60)
     with store.transaction() as conn:
@@ -138,7 +138,7 @@ def test_an_answer_cut_off_by_the_provider_or_the_deadline_is_done_but_a_stopped
     session = start_session(store, suite, ["priced", "no-input"])
     one = step_run(store, session, "one")
     add_answer(store, one, PRICED, AnswerStatus.INTERRUPTED)  # `suite run --timeout` cut it: kept as is
-    orphan = start_answer(store, one, new_result(NO_INPUT, PROVIDER, ChatRequest(prompt="p"), TokenCounter()))
+    orphan = start_answer(store, one, new_result(NO_INPUT, PROVIDER, ChatRequest(prompt="p"), TokenCounter()).start_record())
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait(timeout=60)
     with store.transaction() as conn:
@@ -169,8 +169,7 @@ def test_progress_spend_is_the_known_part_and_time_leaves_out_pauses(store: Stor
 def test_a_session_streamed_by_a_live_process_is_busy(store: Store) -> None:
     suite = parse_suite(GOOD, "mini.toml")
     session = start_session(store, suite, ["priced"])
-    answer = start_answer(store, step_run(store, session, "one"),
-                          new_result(PRICED, PROVIDER, ChatRequest(prompt="p"), TokenCounter()))
+    answer = start_answer(store, step_run(store, session, "one"), new_result(PRICED, PROVIDER, ChatRequest(prompt="p"), TokenCounter()).start_record())
     assert session_progress(store, session, suite).busy_pids == ()  # our own answer in flight
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
@@ -206,10 +205,10 @@ def test_estimate_uses_prices_the_default_length_and_never_prices_unknown_as_zer
 
 def test_estimate_uses_the_median_of_past_answers_and_only_the_models_a_step_lists(store: Store) -> None:
     suite = parse_suite(GOOD, "mini.toml")
-    run = create_run(store, "p", task="two")
+    run = create_run(store, RunRecord("p", task="two"))
     for tokens in (100, 300, 2000):
         add_answer(store, run, PRICED, AnswerStatus.OK, output_tokens=tokens)
-    add_answer(store, create_run(store, "p", task="one"), PRICED, AnswerStatus.OK, output_tokens=50)
+    add_answer(store, create_run(store, RunRecord("p", task="one")), PRICED, AnswerStatus.OK, output_tokens=50)
     add_answer(store, run, PRICED, AnswerStatus.ERROR, output_tokens=9999)  # not an ok answer: ignored
     typical = typical_output_tokens(store, ["priced", "no-input"], ["two"])
     assert typical == {("priced", None): 200, ("priced", "two"): 300}
@@ -239,7 +238,7 @@ def stub_settings(openai_stub, isolated_home: Path, models=("stub-a", "stub-b"),
 
 
 def run_suite(settings, *argv: str) -> int:
-    from workbench.suite_cmd import run_suite_command
+    from workbench.cli.suite import run_suite_command
 
     return run_suite_command(settings, suite_args("run", *argv))
 

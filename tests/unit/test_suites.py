@@ -10,7 +10,7 @@ import pytest
 
 from workbench import paths
 from workbench.config import load_settings
-from workbench.score_cmds import CommandError
+from workbench.cli.common import CommandError
 from workbench.suites import (
     SuiteError,
     builtin_suites,
@@ -222,7 +222,7 @@ def test_a_suite_given_by_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def run_cmd(*argv: str) -> int:
-    from workbench.suite_cmd import run_suite_command
+    from workbench.cli.suite import run_suite_command
 
     return run_suite_command(load_settings(None), suite_args(*argv))
 

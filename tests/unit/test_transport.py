@@ -18,10 +18,11 @@ from servers.openai_stub import SSE, Hang, StubServer, _Handler, _QuietServer, c
 from workbench.config import ConfigError, load_settings
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import request_timeout, tls_context
+from workbench.providers.http import request_timeout, tls_context
 from workbench.providers.events import RetryNotice
 from workbench.providers.openai import OpenAIProvider
-from workbench.runner import make_client, new_result, stream_answer
+from workbench.providers.http import make_client
+from workbench.runner import new_result, stream_answer
 from workbench.tokens import TokenCounter
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")

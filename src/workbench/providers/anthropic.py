@@ -20,18 +20,6 @@ import httpx
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import (
-    _one_line,
-    error_body,
-    http_status_error,
-    is_whole_json,
-    json_count,
-    json_table,
-    open_stream,
-    redact,
-    reject_html,
-    request_timeout,
-)
 from workbench.providers.events import (
     ReasoningDelta,
     ServedModel,
@@ -40,7 +28,17 @@ from workbench.providers.events import (
     TextDelta,
     UsageReport,
 )
+from workbench.providers.http import (
+    error_body,
+    http_status_error,
+    is_whole_json,
+    open_stream,
+    reject_html,
+    request_timeout,
+)
+from workbench.providers.payload import json_count, json_table
 from workbench.providers.sse import SSEDecoder, SSEEvent
+from workbench.providers.text import one_line, redact
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -154,11 +152,11 @@ class AnthropicProvider:
                 return
         stray = _stray_error(decoder.stray_lines)
         if stray:
-            raise errors.StreamErrorEvent(_one_line(redact(stray, self._key)))
+            raise errors.StreamErrorEvent(one_line(redact(stray, self._key)))
         junk = [line for line in decoder.stray_lines if line.strip()]
         if not state.dispatched and junk:
             # Not one SSE event, only other text (a proxy's plain-text error): say what came.
-            first = _one_line(redact(junk[0], self._key), 120)
+            first = one_line(redact(junk[0], self._key), 120)
             raise errors.DecodeError(f"the server sent text that is not an event stream: {first!r}")
         raise errors.StreamCutError("the stream ended before it was complete (no message_stop)")
 
@@ -306,7 +304,7 @@ def _error_event_message(obj: dict[str, Any], key: str | None) -> str:
     else:
         detail = str(err) if err else "unknown error"
     # Redact, then cut to one line: a server may put a whole traceback in the message.
-    return _one_line(redact(f"the server reported an error mid-stream: {detail}", key))
+    return one_line(redact(f"the server reported an error mid-stream: {detail}", key))
 
 
 def _whole_message(body: bytes, key: str | None) -> list[StreamEvent]:

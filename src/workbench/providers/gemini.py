@@ -35,18 +35,6 @@ import httpx
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import (
-    _one_line,
-    error_body,
-    http_status_error,
-    is_whole_json,
-    json_count,
-    json_table,
-    open_stream,
-    redact,
-    reject_html,
-    request_timeout,
-)
 from workbench.providers.events import (
     ReasoningDelta,
     ServedModel,
@@ -55,7 +43,17 @@ from workbench.providers.events import (
     TextDelta,
     UsageReport,
 )
+from workbench.providers.http import (
+    error_body,
+    http_status_error,
+    is_whole_json,
+    open_stream,
+    reject_html,
+    request_timeout,
+)
+from workbench.providers.payload import json_count, json_table
 from workbench.providers.sse import SSEDecoder
+from workbench.providers.text import one_line, redact
 
 # Finish reasons that mean "the answer was withheld or cut by a filter", with what to tell the
 # user. Others (STOP, MAX_TOKENS, unknown future ones) end the stream normally.
@@ -139,7 +137,7 @@ class GeminiProvider:
         if google is not None:
             # Google's own status name (RESOURCE_EXHAUSTED, …) says more than the reason phrase.
             reason = google.status or httpx.codes.get_reason_phrase(status) or "error"
-            message = f"HTTP {status} {reason}: {_one_line(google.message)}"
+            message = f"HTTP {status} {reason}: {one_line(google.message)}"
         if status == 404 and "model" not in message.lower():
             message += " (check the base_url and the model id)"
         message = redact(message, self._key)
@@ -276,7 +274,7 @@ class _StreamState:
         if reason is None and self.block_reason is None:
             junk = [line for line in decoder.stray_lines if line.strip()] if decoder else []
             if not self.dispatched and junk:
-                first = _one_line(redact(junk[0], self.key), 120)
+                first = one_line(redact(junk[0], self.key), 120)
                 raise errors.DecodeError(f"the server sent text that is not an event stream: {first!r}")
             raise errors.StreamCutError("the stream ended before Gemini sent a finish reason")
         if self.usage is not None:
@@ -393,7 +391,7 @@ class _StrayJSON:
 def _mid_stream_error(message: str, google: _GoogleError | None, key: str | None) -> errors.StreamErrorEvent:
     label = f" ({google.status})" if google and google.status else ""
     # Redact, then cut to one line: a server may put a whole traceback in the message.
-    return errors.StreamErrorEvent(_one_line(redact(f"Gemini reported an error mid-stream{label}: {message}", key)))
+    return errors.StreamErrorEvent(one_line(redact(f"Gemini reported an error mid-stream{label}: {message}", key)))
 
 
 def _duration(value: Any) -> float | None:

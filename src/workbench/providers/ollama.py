@@ -21,16 +21,6 @@ import httpx
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import (
-    _one_line,
-    error_body,
-    http_status_error,
-    json_count,
-    open_stream,
-    redact,
-    reject_html,
-    request_timeout,
-)
 from workbench.providers.events import (
     ReasoningDelta,
     ServedModel,
@@ -39,6 +29,9 @@ from workbench.providers.events import (
     TextDelta,
     UsageReport,
 )
+from workbench.providers.http import error_body, http_status_error, open_stream, reject_html, request_timeout
+from workbench.providers.payload import json_count
+from workbench.providers.text import one_line, redact
 
 # A line longer than this is not a chat chunk but a runaway body; stop before memory does.
 MAX_LINE = 16 * 1024 * 1024
@@ -270,7 +263,7 @@ class _ChatState:
             message = err.get("message") if isinstance(err, dict) else err
             # Redact, then cut to one line: a server may put a whole traceback in the message.
             text = redact(f"the server reported an error mid-stream: {message or err}", self._key)
-            raise errors.StreamErrorEvent(_one_line(text))
+            raise errors.StreamErrorEvent(one_line(text))
         out: list[StreamEvent] = []
         model = obj.get("model")
         if isinstance(model, str) and model and model != self.served:

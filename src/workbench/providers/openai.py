@@ -4,26 +4,14 @@ DeepSeek, Ollama's /v1, llama.cpp, vLLM, LM Studio)."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import (
-    _one_line,
-    error_body,
-    http_status_error,
-    is_whole_json,
-    json_count,
-    json_table,
-    open_stream,
-    redact,
-    reject_html,
-    request_timeout,
-)
 from workbench.providers.events import (
     ReasoningDelta,
     ServedModel,
@@ -32,7 +20,17 @@ from workbench.providers.events import (
     TextDelta,
     UsageReport,
 )
+from workbench.providers.http import (
+    error_body,
+    http_status_error,
+    is_whole_json,
+    open_stream,
+    reject_html,
+    request_timeout,
+)
+from workbench.providers.payload import json_count, json_table
 from workbench.providers.sse import SSEDecoder
+from workbench.providers.text import one_line, redact
 
 
 class OpenAIProvider:
@@ -121,11 +119,11 @@ class OpenAIProvider:
             return
         stray = _stray_error(decoder.stray_lines + [decoder.tail])
         if stray:
-            raise errors.StreamErrorEvent(_one_line(redact(stray, self._key)))
+            raise errors.StreamErrorEvent(one_line(redact(stray, self._key)))
         junk = [line for line in decoder.stray_lines + [decoder.tail] if line.strip()]
         if not dispatched and junk:
             # Not one SSE event, only other text (a proxy's plain-text error): say what came.
-            first = _one_line(redact(junk[0], self._key), 120)
+            first = one_line(redact(junk[0], self._key), 120)
             raise errors.DecodeError(f"the server sent text that is not an event stream: {first!r}")
         raise errors.StreamCutError("the stream ended before it was complete (no finish reason, no [DONE])")
 
@@ -183,7 +181,7 @@ class _ChunkState:
             message = err.get("message") if isinstance(err, dict) else str(err)
             # Redact, then cut to one line: a server may put a whole traceback in the message.
             text = redact(f"the server reported an error mid-stream: {message or err}", key)
-            raise errors.StreamErrorEvent(_one_line(text))
+            raise errors.StreamErrorEvent(one_line(text))
         model = obj.get("model")
         if isinstance(model, str) and model and model != self.served:
             self.served = model

@@ -20,10 +20,11 @@ from typing import Any
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
-from workbench.providers.base import make_provider, redact
+from workbench.providers.base import make_provider
 from workbench.providers.events import StreamEvent
-from workbench.providers.http_client import client_for, make_client
+from workbench.providers.http import client_for, make_client
 from workbench.providers.reader_wire import DONE, HEADER, coalesce, encode_error, frame, unframe
+from workbench.providers.text import redact
 
 BATCH_INTERVAL_S = 0.02
 

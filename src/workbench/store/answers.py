@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from workbench.domain import AnswerFinal, AnswerPartial, AnswerStart, RunRecord
 from workbench.store.db import Store
 
 
@@ -67,29 +68,14 @@ class StoredRun:
     repeat: int = 0
 
 
-def create_run(
-    store: Store,
-    prompt: str,
-    system: str = "",
-    params: dict[str, Any] | None = None,
-    task: str | None = None,
-    suite: str | None = None,
-    source: str = "tui",
-    blind: bool = False,
-    kind: str | None = None,
-    session_id: int | None = None,
-    repeat: int = 0,
-) -> int:
-    """Record a round's prompt and parameters; returns the run id.
-
-    ``kind``, ``session_id`` and ``repeat`` tie a run to a task kind and to one (task, repeat)
-    step of a suite session (``store.suite_sessions``)."""
+def create_run(store: Store, run: RunRecord) -> int:
+    """Record a round's prompt and parameters; returns the run id."""
     with store.transaction() as conn:
         cur = conn.execute(
             "INSERT INTO runs (created_at, prompt, system, params_json, task, suite, source, blind,"
             " kind, session_id, repeat) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (_now(), prompt, system, json.dumps(params or {}, sort_keys=True), task, suite, source, int(blind),
-             kind, session_id, repeat),
+            (_now(), run.prompt, run.system, json.dumps(run.params or {}, sort_keys=True), run.task, run.suite,
+             run.source, int(run.blind), run.kind, run.session_id, run.repeat),
         )
         return int(cur.lastrowid)
 
@@ -120,9 +106,9 @@ def _col(row: Any, name: str) -> Any:
     return row[name] if name in row.keys() else None
 
 
-def start_answer(store: Store, run_id: int, result: Any, blind_label: str | None = None) -> int:
+def start_answer(store: Store, run_id: int, start: AnswerStart) -> int:
     """Insert a row for an answer that is starting to stream; returns its id."""
-    model, prices = result.model, result.model.prices
+    model, prices = start.model, start.model.prices
     now = _now()
     with store.transaction() as conn:
         cur = conn.execute(
@@ -132,24 +118,29 @@ def start_answer(store: Store, run_id: int, result: Any, blind_label: str | None
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (run_id, model.id, model.name, model.provider, model.upstream, "streaming",
              _dec(prices.input_per_m), _dec(prices.output_per_m), _dec(prices.cached_input_per_m),
-             result.effective_temperature, os.getpid(), now, now, blind_label),
+             start.temperature, os.getpid(), now, now, start.blind_label),
         )
         return int(cur.lastrowid)
 
 
 def checkpoint_answer(store: Store, answer_id: int, text: str, reasoning: str) -> None:
     """Save the partial text of a streaming answer."""
+    checkpoint_answers(store, [AnswerPartial(answer_id, text, reasoning)])
+
+
+def checkpoint_answers(store: Store, partials: list[AnswerPartial]) -> None:
+    """Save the text so far of several streaming answers in one transaction."""
+    now = _now()
     with store.transaction() as conn:
-        conn.execute(
+        conn.executemany(
             "UPDATE answers SET text = ?, reasoning = ?, updated_at = ? WHERE id = ? AND status = 'streaming'",
-            (text, reasoning, _now(), answer_id),
+            [(p.text, p.reasoning, now, p.answer_id) for p in partials],
         )
 
 
-def finish_answer(store: Store, answer_id: int, result: Any) -> None:
+def finish_answer(store: Store, answer_id: int, final: AnswerFinal) -> None:
     """Save the final state of an answer (any status)."""
-    reading = result.reading()
-    err = result.error
+    f = final
     with store.transaction() as conn:
         conn.execute(
             """UPDATE answers SET served_model = ?, status = ?, text = ?, reasoning = ?,
@@ -158,18 +149,11 @@ def finish_answer(store: Store, answer_id: int, result: Any) -> None:
                    reported_cost_usd = ?, ttft_ms = ?, duration_ms = ?, error_kind = ?,
                    error_message = ?, http_status = ?, updated_at = ?
                WHERE id = ?""",
-            (result.served_model, result.status.value, result.text, result.reasoning,
-             reading.input_tokens, reading.output_tokens, reading.reasoning_tokens,
-             reading.cached_input_tokens, int(reading.exact), _dec(reading.cost.total_usd),
-             _dec(reading.cost.input_usd), _dec(reading.cost.output_usd), _dec(reading.reported_cost_usd),
-             _ms(reading.ttft_s), _ms(reading.elapsed_s),
-             err.kind if err else None, err.message if err else None, err.http_status if err else None,
-             _now(), answer_id),
+            (f.served_model, f.status.value, f.text, f.reasoning,
+             f.input_tokens, f.output_tokens, f.reasoning_tokens, f.cached_input_tokens, int(f.tokens_exact),
+             _dec(f.cost_usd), _dec(f.input_cost_usd), _dec(f.output_cost_usd), _dec(f.reported_cost_usd),
+             f.ttft_ms, f.duration_ms, f.error_kind, f.error_message, f.http_status, _now(), answer_id),
         )
-
-
-def _ms(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1000)
 
 
 def get_answer(store: Store, answer_id: int) -> StoredAnswer | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from workbench.evidence import is_scorable
+from workbench.ranking.evidence import is_scorable
 from workbench.store.answers import StoredAnswer, StoredRun, answers_of_run, get_run
 from workbench.store.db import Store
 from workbench.store.scores import REVEALED_SQL, StoredScore, register_functions, scores_of_run

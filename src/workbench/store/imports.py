@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.domain import ModelInfo
-from workbench.evidence import IMPORTED
+from workbench.ranking.evidence import IMPORTED
+from workbench.ranking.scoring import ScoreError, one_line, parse_score
 from workbench.store.answers import _dec, _now
 from workbench.store.db import Store
-from workbench.store.scores import ScoreError, one_line, parse_score
 
 REQUIRED = ("model", "task", "score")
 OPTIONAL = ("note",)

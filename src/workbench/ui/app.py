@@ -1,12 +1,10 @@
-"""WorkbenchApp: thin. Owns the shared HTTP client (or the stream reader process), the store,
-the token counter, the themes and the keymap; the compare screen does the work."""
+"""WorkbenchApp: thin. Builds the services the screens share (the HTTP client or the stream reader
+process, the store, the token counter) and hands them to the compare screen, which does the work;
+owns the themes and the keymap."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
-from collections.abc import Callable
-from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -15,18 +13,35 @@ from workbench.config import Settings
 from workbench.domain import ModelInfo
 from workbench.paths import cache_dir, config_dir, store_file
 from workbench.providers.errors import ProviderError
+from workbench.providers.http import make_client
 from workbench.providers.reader_process import ReaderProcess
-from workbench.runner import make_client
+from workbench.rounds import StoreAccess
 from workbench.safety import sanitize
-from workbench.store import answers as store_answers
-from workbench.store.db import Store, StoreError, open_store
+from workbench.store.db import Store, StoreError
 from workbench.tokens import TokenCounter
-from workbench.ui.screens.compare import CompareScreen
+from workbench.ui.compare.screen import CompareScreen
+from workbench.ui.screens.diff import DiffScreen
+from workbench.ui.screens.help import HelpScreen
+from workbench.ui.screens.history import HistoryScreen
+from workbench.ui.screens.leaderboard import LeaderboardScreen
 from workbench.ui.screens.options import RoundOptions
+from workbench.ui.screens.score_entry import ScoreScreen
+from workbench.ui.services import Services
 from workbench.ui.themes import builtin_theme_dir, load_themes
+from workbench.ui.widgets.answer_pane import AnswerPane
+from workbench.ui.widgets.prompt_bar import PromptBar
 
 FALLBACK_THEME = "workbench-dark"
 GC_THRESHOLDS = (10_000, 5, 100)
+HELP_SECTIONS = [
+    ("Compare screen", CompareScreen),
+    ("Prompt", PromptBar),
+    ("A pane (when it has focus)", AnswerPane),
+    ("Score entry", ScoreScreen),
+    ("Leaderboard (F6)", LeaderboardScreen),
+    ("History (F7)", HistoryScreen),
+    ("Diff (d on a pane)", DiffScreen),
+]
 
 
 class WorkbenchApp(App):
@@ -44,26 +59,37 @@ class WorkbenchApp(App):
         super().__init__()
         self.settings = settings
         self.initial_models = models
-        self.token_counter = TokenCounter()
-        self.http_client = None
-        self.stream_reader: ReaderProcess | None = None
-        self.store: Store | None = None
-        self._store_path = store_path or store_file()
-        self._store_failed = False
+        self.services = Services(settings, StoreAccess(store_path or store_file()), TokenCounter())
         self._open_run = open_run
+
+    @property
+    def store(self) -> Store | None:
+        """The store once it is open (None before, or when it cannot be)."""
+        return self.services.store.store
+
+    @property
+    def stream_reader(self) -> ReaderProcess | None:
+        """The stream reader process, when streams are read in one."""
+        return self.services.stream_reader
+
+    @property
+    def token_counter(self) -> TokenCounter:
+        """The token counter every meter estimates with."""
+        return self.services.token_counter
 
     async def on_mount(self) -> None:
         self._register_themes()
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
-        self.token_counter.load_in_background()
-        self.http_client = make_client(10)
+        services = self.services
+        services.token_counter.load_in_background()
+        services.http_client = make_client(10)
         if self.settings.ui.reads_in_a_process():
-            self.stream_reader = ReaderProcess(cache_dir() / "stream-reader.log")
+            services.stream_reader = ReaderProcess(cache_dir() / "stream-reader.log")
             self.run_worker(self._start_reader(), name="start-reader", exit_on_error=False)
         defaults = self.settings.defaults
         options = RoundOptions(system=defaults.system, temperature=defaults.temperature, max_tokens=defaults.max_tokens)
-        compare = CompareScreen(self.initial_models, options)
+        compare = CompareScreen(self.initial_models, options, services)
         await self.push_screen(compare)
         # Full collections of the start-up heap stalled the loop ~150 ms each while streaming
         # (benchmarks/stream_bench.py): freeze what exists. Young collections every 10,000
@@ -91,43 +117,19 @@ class WorkbenchApp(App):
 
     async def _start_reader(self) -> None:
         # started now, not at the first prompt, so the first answer's TTFT does not include it
-        assert self.stream_reader is not None
+        reader = self.services.stream_reader
+        assert reader is not None
         try:
-            await self.stream_reader.start()
+            await reader.start()
         except ProviderError as exc:
-            self.stream_reader = None
+            self.services.stream_reader = None
             self.notify(f"Streams will be read in the app's own process: {exc}", severity="warning", timeout=8)
 
     async def _open_store(self) -> None:
         try:
-            self.store = await asyncio.to_thread(open_store, self._store_path)
-            await asyncio.to_thread(store_answers.recover_orphans, self.store)
+            await self.services.store.open()
         except StoreError as exc:
-            self._store_failed = True
             self.notify(f"Answers will not be saved: {exc}", severity="error", timeout=10)
-
-    async def store_call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``func(store, *args, **kwargs)`` off the UI thread (sqlite blocks).
-
-        Raises StoreError when the store could not be opened; the function's own errors propagate.
-        """
-        if self.store is None:
-            await self.workers.wait_for_complete([w for w in self.workers if w.name == "open-store"])
-        if self.store is None:
-            raise StoreError("the store is not available (see the earlier notice)")
-        return await asyncio.to_thread(func, self.store, *args, **kwargs)
-
-    async def save(self, operation: str, *args: Any, **kwargs: Any) -> Any:
-        """Run a ``store.answers`` operation; None (with a notice) if it could not be saved."""
-        if self.store is None and self._store_failed:
-            return None
-        try:
-            return await self.store_call(getattr(store_answers, operation), *args, **kwargs)
-        except StoreError:
-            return None
-        except Exception as exc:  # sqlite errors: keep streaming, say it was not saved
-            self.notify(f"Could not save to the store: {exc}", severity="error", timeout=8)
-            return None
 
     def get_system_commands(self, screen):
         """The palette: Textual's own commands plus those of the compare screen that apply now."""
@@ -166,10 +168,8 @@ class WorkbenchApp(App):
         super().notify(sanitize(message), title=sanitize(title), severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
-        from workbench.ui.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(HELP_SECTIONS))
 
     async def action_quit(self) -> None:
         screen = self.screen
@@ -178,9 +178,9 @@ class WorkbenchApp(App):
         self.exit()
 
     async def on_unmount(self) -> None:
-        if self.stream_reader is not None:
-            await self.stream_reader.close()
-        if self.http_client is not None:
-            await self.http_client.aclose()
-        if self.store is not None:
-            self.store.close()
+        services = self.services
+        if services.stream_reader is not None:
+            await services.stream_reader.close()
+        if services.http_client is not None:
+            await services.http_client.aclose()
+        services.store.close()

@@ -10,36 +10,21 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+#: (title, class whose BINDINGS it lists), in the order shown; the app, which imports every
+#: screen, passes them in, so that this screen imports none of them.
+HelpSections = list[tuple[str, type]]
 
-def _sections() -> list[tuple[str, list[Binding]]]:
-    # imported here: the screens import this module's screen for their own `?`
-    from workbench.ui.screens.compare import CompareScreen
-    from workbench.ui.screens.diff import DiffScreen
-    from workbench.ui.screens.history import HistoryScreen
-    from workbench.ui.screens.leaderboard import LeaderboardScreen
-    from workbench.ui.screens.score_entry import ScoreScreen
-    from workbench.ui.widgets.answer_pane import AnswerPane
-    from workbench.ui.widgets.prompt_bar import PromptBar
 
-    def own(cls) -> list[Binding]:
-        out = []
-        for b in cls.BINDINGS:
-            if not isinstance(b, Binding) or (b.id or "").startswith("show-pane-") and b.id != "show-pane-1":
-                continue
-            if b.id == "show-pane-1":  # ten bindings, one line
-                b = Binding("alt+1", b.action, "jump to pane 1 … 10 (Alt+1 … Alt+0)", id="show-pane-N")
-            out.append(b)
-        return out
-
-    return [
-        ("Compare screen", own(CompareScreen)),
-        ("Prompt", own(PromptBar)),
-        ("A pane (when it has focus)", own(AnswerPane)),
-        ("Score entry", own(ScoreScreen)),
-        ("Leaderboard (F6)", own(LeaderboardScreen)),
-        ("History (F7)", own(HistoryScreen)),
-        ("Diff (d on a pane)", own(DiffScreen)),
-    ]
+def own_bindings(cls: type) -> list[Binding]:
+    """The bindings ``cls`` declares itself, the ten pane jumps folded into one line."""
+    out = []
+    for b in cls.BINDINGS:
+        if not isinstance(b, Binding) or (b.id or "").startswith("show-pane-") and b.id != "show-pane-1":
+            continue
+        if b.id == "show-pane-1":  # ten bindings, one line
+            b = Binding("alt+1", b.action, "jump to pane 1 … 10 (Alt+1 … Alt+0)", id="show-pane-N")
+        out.append(b)
+    return out
 
 
 def key_label(keys: str) -> str:
@@ -71,6 +56,10 @@ class HelpScreen(Screen):
     HelpScreen #help-body { height: 1fr; padding: 0 1; }
     """
 
+    def __init__(self, sections: HelpSections) -> None:
+        super().__init__()
+        self.sections = sections
+
     def compose(self):
         with VerticalScroll(id="help-body"):
             yield Static(self._content(), id="help-content")
@@ -87,7 +76,8 @@ class HelpScreen(Screen):
                            "table by its id, e.g.  score-answer = \"ctrl+s\".", style="bold"))
         outer.add_row(Text("Anywhere: Ctrl+Q quits · Ctrl+P opens the command palette · ? or F1 this help.",
                            style="dim"))
-        for title, bindings in _sections():
+        for title, cls in self.sections:
+            bindings = own_bindings(cls)
             table = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None,
                           padding=(0, 2, 0, 0), expand=False)
             table.add_column("key", no_wrap=True, style="bold cyan")

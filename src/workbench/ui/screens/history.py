@@ -12,6 +12,7 @@ from workbench.catalog import format_usd
 from workbench.safety import sanitize
 from workbench.store.db import StoreError
 from workbench.store.history import RunSummary, list_runs
+from workbench.ui.services import Services
 
 PAGE = 200
 SEARCH_DELAY_S = 0.25
@@ -42,8 +43,9 @@ class HistoryScreen(Screen[int | None]):
     HistoryScreen DataTable { height: 1fr; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__()
+        self.services = services
         self.runs: list[RunSummary] = []
         self._pending_search = None
 
@@ -64,7 +66,7 @@ class HistoryScreen(Screen[int | None]):
     async def search(self, text: str) -> None:
         """List the runs matching ``text`` (everything when empty)."""
         try:
-            self.runs = await self.app.store_call(list_runs, text.strip() or None, limit=PAGE)
+            self.runs = await self.services.store.call(list_runs, text.strip() or None, limit=PAGE)
         except StoreError as exc:
             self.query_one("#history-status", Static).update(f"No history: {exc}")
             return

@@ -14,13 +14,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from workbench.evidence import RankFilter, describe_filter, parse_filter
-from workbench.frontier_plot import plot_frontier
 from workbench.paths import data_dir
-from workbench.rank_report import task_tables, to_markdown, to_rich_table, totals_text
-from workbench.ranking import SORT_KEYS, Leaderboard, LeaderRow, build_leaderboard, sort_rows
+from workbench.ranking.evidence import RankFilter, describe_filter, parse_filter
+from workbench.ranking.stats import SORT_KEYS, Leaderboard, LeaderRow, build_leaderboard, sort_rows
+from workbench.render.frontier_plot import plot_frontier
+from workbench.render.rank_report import task_tables, to_markdown, to_rich_table, totals_text
 from workbench.store.db import StoreError
 from workbench.store.scores import answer_stats, hidden_blind_runs, score_rows
+from workbench.ui.services import Services
 
 SORTABLE = ("score", "value", "price", "n", "spend", "ttft", "tps", "model")
 
@@ -62,8 +63,9 @@ class LeaderboardScreen(Screen):
     LeaderboardScreen #board-overall { height: 1fr; }
     """
 
-    def __init__(self, filt: RankFilter | None = None) -> None:
+    def __init__(self, services: Services, filt: RankFilter | None = None) -> None:
         super().__init__()
+        self.services = services
         self.filter = filt or RankFilter()
         self.sort_key = "score"
         self.descending: bool | None = None  # None: the key's natural direction
@@ -97,11 +99,11 @@ class LeaderboardScreen(Screen):
         filt = self.filter
 
         def build(store) -> tuple[Leaderboard, int]:
-            board = build_leaderboard(score_rows(store, filt), answer_stats(store, filt), self.app.settings.models)
+            board = build_leaderboard(score_rows(store, filt), answer_stats(store, filt), self.services.settings.models)
             return board, hidden_blind_runs(store, filt)
 
         try:
-            self.board, self.hidden_blind = await self.app.store_call(build)
+            self.board, self.hidden_blind = await self.services.store.call(build)
         except StoreError as exc:
             self.board = None
             self.query_one("#board-table", Static).update(f"No leaderboard: {exc}")

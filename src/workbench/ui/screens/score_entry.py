@@ -10,7 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from workbench.store.scores import Criteria, ScoreError, StoredScore, parse_score
+from workbench.ranking.scoring import Criteria, ScoreError, parse_score
+from workbench.store.scores import StoredScore
 
 CRITERIA = (("correctness", "Correctness"), ("code_quality", "Code quality"),
             ("documentation", "Documentation"), ("edge_cases", "Edge cases"))

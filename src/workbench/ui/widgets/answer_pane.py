@@ -9,6 +9,7 @@ from textual.message import Message
 from workbench.blinding import names_itself, redact
 from workbench.domain import AnswerStatus, ModelInfo
 from workbench.meter import MeterReading
+from workbench.providers.events import ReasoningDelta, RetryNotice, TextDelta
 from workbench.routing import is_routed
 from workbench.runner import AnswerResult
 from workbench.safety import sanitize
@@ -185,8 +186,6 @@ class AnswerPane(Vertical):
 
     def accept(self, event) -> None:
         """Sink for the runner: buffer deltas only (the screen's timer renders)."""
-        from workbench.providers.events import ReasoningDelta, RetryNotice, TextDelta
-
         if isinstance(event, TextDelta):
             if self._retry_shown:
                 self._retry_shown = False

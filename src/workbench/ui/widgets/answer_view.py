@@ -13,7 +13,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.safety import StreamSanitizer, sanitize
-from workbench.ui.rendered_doc import RenderContext, RenderedDoc
+from workbench.ui.widgets.rendered_doc import RenderContext, RenderedDoc
 
 
 class AnswerView(ScrollView, can_focus=True):

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from workbench.meter import MeterReading
-from workbench.meter_text import format_cost, format_count, format_seconds
+from workbench.render.meter_text import format_cost, format_count, format_seconds
 
 
 class MeterBar(Widget):

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from workbench.catalog import format_usd
-from workbench.meter_text import format_count
+from workbench.render.meter_text import format_count
 from workbench.safety import sanitize
 
 

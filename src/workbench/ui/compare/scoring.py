@@ -1,32 +1,29 @@
 """Scoring a round on the compare screen (C3): the score entry, blind rounds and their
 reveal, the next unscored pane, and past runs reopened from history to be (re)scored.
 
-Kept out of ``compare.py`` so that the screen stays about streaming; the screen owns one
+Kept out of ``screen.py`` so that the screen stays about streaming; the screen owns one
 ``RoundScoring`` and forwards the panes' score messages to it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from workbench.blinding import blind_labels, shuffled
 from workbench.domain import ChatRequest, ModelInfo
-from workbench.evidence import is_scorable
 from workbench.meter import saved_reading
+from workbench.ranking.evidence import is_scorable
+from workbench.ranking.scoring import ScoreError
 from workbench.store.db import StoreError
 from workbench.store.history import get_run_detail
-from workbench.store.scores import ScoreError, add_score, latest_scores
+from workbench.store.scores import add_score, latest_scores
+from workbench.ui.compare.host import CompareHost
 from workbench.ui.screens.score_entry import ScoreEntry, ScoreScreen
 from workbench.ui.widgets.answer_pane import AnswerPane
-
-if TYPE_CHECKING:
-    from workbench.ui.screens.compare import CompareScreen
 
 
 class RoundScoring:
     """Blind state and scores of the round shown on a compare screen."""
 
-    def __init__(self, screen: CompareScreen) -> None:
+    def __init__(self, screen: CompareHost) -> None:
         self.screen = screen
         self.blind_next = False  # the toggle: applies from the next round
         self.round_blind = False  # the round on screen is blind and not yet revealed
@@ -87,7 +84,7 @@ class RoundScoring:
                           severity="warning", timeout=5)
             return
         try:
-            previous = (await screen.app.store_call(latest_scores, [answer_id])).get(answer_id)
+            previous = (await screen.services.store.call(latest_scores, [answer_id])).get(answer_id)
         except StoreError as exc:
             screen.notify(str(exc), severity="error")
             return
@@ -107,7 +104,7 @@ class RoundScoring:
     async def _save(self, pane: AnswerPane, answer_id: int, entry: ScoreEntry) -> None:
         screen = self.screen
         try:
-            saved = await screen.app.store_call(add_score, answer_id, entry.score, criteria=entry.criteria,
+            saved = await screen.services.store.call(add_score, answer_id, entry.score, criteria=entry.criteria,
                                                 note=entry.note, blind=self.round_blind)
         except (ScoreError, StoreError) as exc:
             screen.notify(f"Not scored: {exc}", severity="error", timeout=6)
@@ -138,7 +135,7 @@ class RoundScoring:
         """Show a saved run in the panes, to reread and (re)score it."""
         screen = self.screen
         try:
-            detail = await screen.app.store_call(get_run_detail, run_id)
+            detail = await screen.services.store.call(get_run_detail, run_id)
         except StoreError as exc:
             screen.notify(str(exc), severity="error")
             return False
@@ -179,7 +176,7 @@ class RoundScoring:
         return True
 
     def _model_of(self, answer) -> ModelInfo:
-        known = self.screen.app.settings.models.get(answer.model_id)
+        known = self.screen.services.settings.models.get(answer.model_id)
         if known is not None:
             return known
         # a model no longer in the config: enough to show and score it (not to call it)

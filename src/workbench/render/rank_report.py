@@ -18,8 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.catalog import format_price, format_usd
-from workbench.meter_text import format_seconds
-from workbench.ranking import Interval, Leaderboard, LeaderRow, TaskEntry, TaskResult
+from workbench.ranking.stats import Interval, Leaderboard, LeaderRow, TaskEntry, TaskResult
+from workbench.render.meter_text import format_seconds
 from workbench.safety import sanitize
 
 NONE = "—"

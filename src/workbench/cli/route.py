@@ -1,5 +1,8 @@
 """`workbench route` (C7): which model the routing policy picks for a prompt and why; the
-policy in force; and advice from the user's own scores (`--advise`)."""
+policy in force; and advice from the user's own scores (`--advise`).
+
+Imports of the core sit in the functions: `workbench --help` imports this module for its parser (Q2).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ KIND_ALIASES = {"algorithmic": "algorithm", "bugfix": "bug-fix", "bug fix": "bug
 
 def run_route(settings: Settings, args: argparse.Namespace) -> int:
     """Route a prompt, explain the policy or advise from scores; exit code 0."""
-    from workbench.cli import UsageError
+    from workbench.cli.common import UsageError
 
     if args.suite and not args.advise and args.prompt is None and not args.explain_policy:
         return _route_suite(settings, args)
@@ -43,8 +46,8 @@ def run_route(settings: Settings, args: argparse.Namespace) -> int:
 
 def _route_suite(settings: Settings, args: argparse.Namespace) -> int:
     """Route every task of a suite: which model the policy would send each one to, and why."""
+    from workbench.cli.common import CommandError
     from workbench.routing import RoutingError, route
-    from workbench.score_cmds import CommandError
     from workbench.suites import SuiteError, find_suite
 
     try:
@@ -63,9 +66,8 @@ def _route_suite(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _route(settings: Settings, args: argparse.Namespace) -> int:
-    from workbench.cli import prompt_from
+    from workbench.cli.common import CommandError, prompt_from
     from workbench.routing import RoutingError, route
-    from workbench.score_cmds import CommandError
 
     prompt = prompt_from(args.prompt)
     try:
@@ -158,10 +160,10 @@ def task_kinds(store, scores) -> dict[str, str]:
 
 
 def _advise(settings: Settings, args: argparse.Namespace) -> int:
-    from workbench.evidence import RankFilter
+    from workbench.cli.common import CommandError
     from workbench.paths import store_file
+    from workbench.ranking.evidence import RankFilter
     from workbench.routing import advise
-    from workbench.score_cmds import CommandError
     from workbench.store.db import open_store
     from workbench.store.scores import answer_stats, score_rows
 

@@ -1,6 +1,6 @@
 """Leaderboard maths (C5): mean scores, bootstrap intervals, value, spend, speed, frontier.
 
-Pure functions over the evidence rows of ``workbench.evidence``; no store, no UI. Money and
+Pure functions over the evidence rows of ``workbench.ranking.evidence``; no store, no UI. Money and
 the shown figures are Decimal so that a published table can be checked by hand (the notes'
 8.7 / 0.25 = 34.8); the bootstrap works in floats because it only feeds an interval.
 """
@@ -17,8 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from workbench.domain import ModelInfo
-from workbench.evidence import IMPORTED, AnswerStat, ScoreRow
-from workbench.ranking_tasks import (
+from workbench.ranking.evidence import IMPORTED, AnswerStat, ScoreRow
+from workbench.ranking.tasks import (
     UNSTABLE_SPREAD,
     TaskEntry,
     TaskResult,
@@ -127,7 +127,7 @@ def build_leaderboard(
 
     Flags (``*``, and never best value): a routing tier; a model whose served model varied;
     a model whose scores on one task differ by UNSTABLE_SPREAD (2.0 points) or more across
-    repeats (``ranking_tasks.unstable_reason``).
+    repeats (``ranking.tasks.unstable_reason``).
     """
     scores = sorted(scores, key=lambda s: (s.model_id, s.unit, s.scored_at, s.answer_id))
     answers = sorted(answers, key=lambda a: (a.model_id, a.run_at, a.answer_id))

@@ -11,27 +11,32 @@ import asyncio
 import json
 import re
 import sys
-import time
 from typing import Any
 
-from workbench.catalog import UnknownModelError
-from workbench.config import Settings
-from workbench.domain import AnswerStatus, ChatRequest
-from workbench.runner import AnswerResult, make_client, new_result, stream_answer
-from workbench.safety import StreamSanitizer, sanitize
-from workbench.store.answers import checkpoint_answer, create_run, finish_answer, recover_orphans, start_answer
-from workbench.tokens import TokenCounter
+from rich.console import Console
+from rich.live import Live
 
-CHECKPOINT_EVERY_S = 1.0
+from workbench.catalog import UnknownModelError
+from workbench.cli.common import UsageError, prompt_from
+from workbench.code_blocks import code_only
+from workbench.config import Settings
+from workbench.domain import AnswerStatus, ChatRequest, RunRecord
+from workbench.paths import store_file
+from workbench.providers.events import StreamEvent, TextDelta
+from workbench.providers.http import make_client
+from workbench.render.ask_view import render_final, render_live
+from workbench.render.meter_text import meter_line
+from workbench.rounds import RoundRecorder, StoreAccess
+from workbench.routing import RoutingError, is_routed, resolve_with_routed, route
+from workbench.runner import AnswerResult, new_result, stream_answer
+from workbench.safety import StreamSanitizer, sanitize
+from workbench.store import open_store
+from workbench.tokens import TokenCounter
 
 
 def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Run the ask command; returns the exit code."""
-    from workbench.cli import UsageError, prompt_from
-
     prompt = prompt_from(args.prompt)
-    from workbench.routing import RoutingError, is_routed, resolve_with_routed, route
-
     try:
         models = resolve_with_routed(settings, args.models or list(settings.defaults.models))
         for i, model in enumerate(models):
@@ -51,36 +56,29 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
         temperature=args.temperature if args.temperature is not None else settings.defaults.temperature,
         max_tokens=args.max_tokens if args.max_tokens is not None else settings.defaults.max_tokens,
     )
+    if args.json and getattr(args, "code_only", False):
+        raise UsageError("--json and -x do not go together (the JSON has each answer's whole text)")
+    if getattr(args, "code_only", False):
+        mode = "code"  # nothing printed while streaming; the code at the end
+    else:
+        mode = "json" if args.json else ("live" if sys.stdout.isatty() else "plain")
     counter = TokenCounter()
     counter.load()
     results = [new_result(m, settings.providers[m.provider], request, counter) for m in models]
-    from workbench.paths import store_file
-    from workbench.store import open_store
-
-    store = open_store(store_file())
+    access = StoreAccess(store=open_store(store_file()))  # opened here: a bad store is one line, exit 2
+    recorder = RoundRecorder(access)
+    run = RunRecord(prompt=request.prompt, system=request.system,
+                    params={"temperature": request.temperature, "max_tokens": request.max_tokens},
+                    task=args.task, source="ask")
     try:
-        recover_orphans(store)
-        run_id = create_run(store, request.prompt, request.system,
-                            {"temperature": request.temperature, "max_tokens": request.max_tokens},
-                            task=args.task, source="ask")
-        for r in results:
-            r.answer_id = start_answer(store, run_id, r)
-        if args.json and getattr(args, "code_only", False):
-            raise UsageError("--json and -x do not go together (the JSON has each answer's whole text)")
-        if getattr(args, "code_only", False):
-            mode = "code"  # nothing printed while streaming; the code at the end
-        else:
-            mode = "json" if args.json else ("live" if sys.stdout.isatty() else "plain")
         try:
-            asyncio.run(_stream_all(results, store, mode, args.timeout))
+            asyncio.run(_ask(recorder, run, results, mode, args.timeout))
         except KeyboardInterrupt:
             pass
-        for r in results:
-            if r.status == AnswerStatus.STREAMING:
-                r.status = AnswerStatus.CANCELLED
-            finish_answer(store, r.answer_id, r)
+        recorder.finish_unfinished()  # what Ctrl+C cut short, saved as cancelled
     finally:
-        store.close()
+        access.close()
+    run_id = recorder.run_id
     if mode == "json":
         print(json_for_terminal({"run_id": run_id, "results": [result_json(r) for r in results]}))
     elif mode == "code":
@@ -92,28 +90,31 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if all(r.status == AnswerStatus.OK for r in results) else 1
 
 
-async def _stream_all(results: list[AnswerResult], store, mode: str, timeout: float | None) -> None:
+async def _ask(recorder: RoundRecorder, run: RunRecord, results: list[AnswerResult], mode: str,
+               timeout: float | None) -> None:
+    await recorder.open_run(run)
+    for r in results:
+        await recorder.start(r)
+    try:
+        await _stream_all(results, recorder, mode, timeout)
+    finally:
+        await recorder.aclose()
+
+
+async def _stream_all(results: list[AnswerResult], recorder: RoundRecorder, mode: str, timeout: float | None) -> None:
     async with make_client(len(results)) as client:
-        last_checkpoint = {id(r): time.monotonic() for r in results}
         clean = StreamSanitizer()
+        one_plain = mode == "plain" and len(results) == 1
 
-        def on_event(result: AnswerResult) -> Any:
-            def sink(event) -> None:
-                now = time.monotonic()
-                if now - last_checkpoint[id(result)] >= CHECKPOINT_EVERY_S:
-                    last_checkpoint[id(result)] = now
-                    checkpoint_answer(store, result.answer_id, result.text, result.reasoning)
-                if mode == "plain" and len(results) == 1:
-                    from workbench.providers.events import TextDelta
-
-                    if isinstance(event, TextDelta):
-                        sys.stdout.write(clean.feed(event.text))
-                        sys.stdout.flush()
-            return sink
+        def sink(event: StreamEvent) -> None:
+            if one_plain and isinstance(event, TextDelta):
+                sys.stdout.write(clean.feed(event.text))
+                sys.stdout.flush()
 
         async def one(result: AnswerResult) -> None:
-            await stream_answer(client, result, on_event(result), deadline_s=timeout)
-            if mode == "plain" and len(results) == 1:
+            await stream_answer(client, result, sink, deadline_s=timeout)
+            await recorder.finish(result)
+            if one_plain:
                 sys.stdout.write(clean.flush())
             if mode == "plain" and len(results) > 1:
                 _print_plain(result)
@@ -126,22 +127,11 @@ async def _stream_all(results: list[AnswerResult], store, mode: str, timeout: fl
 
 
 async def _live_view(results: list[AnswerResult], tasks: list[asyncio.Task]) -> None:
-    from rich.live import Live
-
-    from workbench.ask_view import render_live
-
     with Live(render_live(results), refresh_per_second=8, transient=True, redirect_stdout=False) as live:
         while not all(t.done() for t in tasks):
             await asyncio.sleep(0.125)
             live.update(render_live(results))
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def meter_line(result: AnswerResult) -> str:
-    """One line of meter figures, as the app's meter shows them."""
-    from workbench.meter_text import meter_summary
-
-    return meter_summary(result.reading(), result.served_model, result.model.upstream)
 
 
 def _print_plain(result: AnswerResult) -> None:
@@ -162,8 +152,6 @@ def json_for_terminal(data: Any) -> str:
 
 def _print_code(results: list[AnswerResult]) -> None:
     """`ask -x`: the code blocks only; failures and empty answers are said on stderr."""
-    from workbench.code_blocks import code_only
-
     for r in results:
         code = code_only(r.text)
         if r.error is not None:
@@ -185,10 +173,6 @@ def _print_final(results: list[AnswerResult], mode: str) -> None:
             print(f"[{r.status.value}] {sanitize(r.error.message)}", file=sys.stderr)
         print(f"-- {meter_line(r)} (answer id {r.answer_id})", file=sys.stderr)
         return
-    from rich.console import Console
-
-    from workbench.ask_view import render_final
-
     render_final(Console(), results)
 
 

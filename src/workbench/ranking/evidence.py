@@ -7,6 +7,7 @@ SQLite into these rows, ``ranking`` turns them into a leaderboard.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 # Answers created by `workbench import-scores` carry this status: they have a score but no
@@ -89,8 +90,6 @@ def parse_filter(text: str) -> RankFilter:
 
     A bare word is a task. Raises ValueError with a one-line message for a bad key or date.
     """
-    from datetime import date
-
     values: dict[str, str] = {}
     for word in text.split():
         key, sep, value = word.partition(":")

@@ -11,26 +11,30 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from textual import work
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from workbench.domain import AnswerStatus, ChatRequest, ModelInfo
+from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, RunRecord
+from workbench.ranking.evidence import RankFilter
+from workbench.rounds import RoundRecorder
 from workbench.routing import RoutingError, is_routed, route
 from workbench.runner import AnswerResult, new_result, stream_answer
-from workbench.ui.screens.answer_tools import AnswerTools
+from workbench.ui.compare.answer_tools import AnswerTools
+from workbench.ui.compare.host import RunSpec
+from workbench.ui.compare.scoring import RoundScoring
+from workbench.ui.compare.suite_driver import SuiteDriver
+from workbench.ui.screens.history import HistoryScreen
+from workbench.ui.screens.leaderboard import LeaderboardScreen
 from workbench.ui.screens.model_picker import ModelPicker
 from workbench.ui.screens.options import OptionsScreen, RoundOptions
-from workbench.ui.screens.round_scoring import RoundScoring
-from workbench.ui.screens.suite_driver import RunSpec, SuiteDriver
+from workbench.ui.services import Services
 from workbench.ui.widgets.answer_pane import AnswerPane
 from workbench.ui.widgets.pane_grid import PaneGrid
 from workbench.ui.widgets.prompt_bar import PromptBar
 from workbench.ui.widgets.session_bar import SessionBar
 
-CHECKPOINT_EVERY_S = 2.0
 #: Flush ticks per frame. A tick renders one pane, so the paint that follows covers one pane's box
 #: (Textual repaints the rectangle around all that changed): with 10 panes a paint took 9 ms
 #: instead of 24 for three panes at once, and no callback holds the event loop for long (Q1,
@@ -79,21 +83,22 @@ class CompareScreen(Screen):
           for n in range(1, 11)],
     ]
 
-    def __init__(self, models: list[ModelInfo], options: RoundOptions) -> None:
+    def __init__(self, models: list[ModelInfo], options: RoundOptions, services: Services) -> None:
         super().__init__()
         self.models = models
         self.options = options
+        self.services = services
+        self.settings = services.settings
+        self.recorder = RoundRecorder(services.store, on_error=self._store_failed)
         self.grid = PaneGrid()
         self.prompt_bar = PromptBar()
         self.session_bar = SessionBar()
         self.round_no = 0
         self.request: ChatRequest | None = None
-        self.run_id: int | None = None
         self.workers_by_pane: dict[int, Worker] = {}
         self.live_results: list[AnswerResult] = []
         # totals of the answers that have ended, so a long session costs nothing per frame
         self._ended = _Totals()
-        self._checkpoint_at = 0.0
         self._chrome_at = 0.0
         self._flush_turn = 0
         self.scoring = RoundScoring(self)
@@ -110,13 +115,24 @@ class CompareScreen(Screen):
 
     async def on_mount(self) -> None:
         await self.grid.set_models(self.models)
-        hz = self.app.settings.ui.frames_per_second()
+        hz = self.settings.ui.frames_per_second()
         self._frame_period = 1 / hz
         self.flush_timer = self.set_interval(1 / (hz * TICKS_PER_FRAME), self.flush_panes, name="flush-panes")
         self._update_session_bar()
         self.prompt_bar.focus_editor()
 
+    async def on_unmount(self) -> None:
+        await self.recorder.aclose()
+
+    def _store_failed(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=8)
+
     # -- state ------------------------------------------------------------------------------
+    @property
+    def run_id(self) -> int | None:
+        """The stored run of the round on screen (None before the first, or when it was not saved)."""
+        return self.recorder.run_id
+
     @property
     def streaming(self) -> bool:
         """True while any pane streams."""
@@ -147,15 +163,15 @@ class CompareScreen(Screen):
                                    max_tokens=opts.max_tokens)
         params = {"temperature": opts.temperature, "max_tokens": opts.max_tokens}
         if spec is None:
-            self.run_id = await self.app.save("create_run", prompt, opts.system, params, None, None, "tui",
-                                              blind=self.scoring.round_blind)
+            await self.recorder.open_run(RunRecord(prompt, opts.system, params, source="tui",
+                                                   blind=self.scoring.round_blind))
         elif spec.run_id is not None:
-            self.run_id = spec.run_id  # a step begun before: its missing answers join its run
+            self.recorder.adopt_run(spec.run_id)  # a step begun before: its missing answers join its run
             await self.suite.show_done_answers(spec)
         else:
-            self.run_id = await self.app.save(
-                "create_run", prompt, opts.system, params, spec.task, spec.suite, "suite",
-                blind=spec.blind, kind=spec.kind, session_id=spec.session_id, repeat=spec.repeat)
+            await self.recorder.open_run(RunRecord(
+                prompt, opts.system, params, task=spec.task, suite=spec.suite, source="suite", blind=spec.blind,
+                kind=spec.kind, session_id=spec.session_id, repeat=spec.repeat))
         for pane in self.grid.panes:
             if spec is None or pane.model.id in spec.only:
                 self.launch(pane)
@@ -167,18 +183,18 @@ class CompareScreen(Screen):
         model = pane.model
         if is_routed(model):
             try:
-                decision = route(self.request.prompt, self.app.settings.routing, self.app.settings.models)
+                decision = route(self.request.prompt, self.settings.routing, self.settings.models)
             except RoutingError as exc:
                 self.notify(f"Routed pane: {exc}", severity="error", timeout=6)
                 return
             model = decision.model
             if not pane.blind_label:
                 self.notify(decision.reason, title="Routed", timeout=6)
-        if model.provider not in self.app.settings.providers:
+        if model.provider not in self.settings.providers:
             self.notify(f"{pane.display_name} cannot be called: its provider {model.provider!r} is not in the "
                         "config.", severity="error", timeout=6)
             return
-        result = new_result(model, self.app.settings.providers[model.provider], self.request, self.app.token_counter)
+        result = new_result(model, self.settings.providers[model.provider], self.request, self.services.token_counter)
         pane.begin(result)
         self.live_results.append(result)
         self.flush_timer.resume()
@@ -187,11 +203,9 @@ class CompareScreen(Screen):
         self.workers_by_pane[pane.index] = worker
 
     async def _stream(self, pane: AnswerPane, result: AnswerResult) -> None:
-        if self.run_id is not None:
-            result.answer_id = await self.app.save("start_answer", self.run_id, result,
-                                                   blind_label=pane.blind_label)
+        await self.recorder.start(result, blind_label=pane.blind_label)
         try:
-            await stream_answer(self.app.http_client, result, pane.accept, reader=self.app.stream_reader)
+            await stream_answer(self.services.http_client, result, pane.accept, reader=self.services.stream_reader)
         finally:
             if result.status == AnswerStatus.STREAMING:
                 result.status = AnswerStatus.CANCELLED
@@ -208,9 +222,8 @@ class CompareScreen(Screen):
             if pane.self_named and pane.blind_label:
                 self.notify(f"{pane.display_name}'s answer names its model or maker: it is not blind.",
                             severity="warning", timeout=6)
-            if result.answer_id is not None:
-                # shielded: a cancelled worker must still record how its answer ended
-                await asyncio.shield(self.app.save("finish_answer", result.answer_id, result))
+            # shielded: a cancelled worker must still record how its answer ended
+            await asyncio.shield(self.recorder.finish(result))
             self.scoring.reveal_if_done()
             ended = not any(p.is_streaming for p in self.grid.panes)
             if self.spec is not None and ended and self._suite_round_told != self.round_no:
@@ -231,10 +244,7 @@ class CompareScreen(Screen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group == "streams":
             self.notify(f"Internal error in a stream: {event.worker.error}", severity="error")
-        if event.worker.group != "checkpoint":
-            # no key depends on a checkpoint, and each refresh rebuilds the footer: a screen-wide
-            # layout of 40–80 ms with 10 panes, every 2 s while streaming (benchmarks/stream_bench.py)
-            self.refresh_bindings()
+        self.refresh_bindings()
 
     # -- rendering --------------------------------------------------------------------------
     def flush_panes(self) -> None:
@@ -249,9 +259,6 @@ class CompareScreen(Screen):
             self._chrome_at = now
             self.grid.refresh_tabs()
             self._update_session_bar()
-            if now - self._checkpoint_at >= CHECKPOINT_EVERY_S:
-                self._checkpoint_at = now
-                self._checkpoint()
             return
         # a little slack, so a timer a hair early does not skip a frame
         due_before = now - self._frame_period * 0.9
@@ -261,13 +268,6 @@ class CompareScreen(Screen):
                 pane.flush(now)
                 self._flush_turn = (self._flush_turn + offset + 1) % len(busy)
                 return
-
-    @work(group="checkpoint", exclusive=True, exit_on_error=False)
-    async def _checkpoint(self) -> None:
-        for pane in self.grid.panes:
-            result = pane.result
-            if pane.is_streaming and result is not None and result.answer_id is not None:
-                await self.app.save("checkpoint_answer", result.answer_id, result.text, result.reasoning)
 
     def update_session_bar(self) -> None:
         """Refresh the top bar (totals, blind mode, suite progress)."""
@@ -314,7 +314,8 @@ class CompareScreen(Screen):
 
     def adopt_run(self, run_id: int, models: list[ModelInfo], request: ChatRequest) -> None:
         """Make a reopened run the current one: retries add answers to it."""
-        self.run_id, self.models, self.request = run_id, models, request
+        self.recorder.adopt_run(run_id)
+        self.models, self.request = models, request
         self.workers_by_pane.clear()
         self.grid.refresh_tabs()
         self.refresh_bindings()
@@ -370,7 +371,7 @@ class CompareScreen(Screen):
             self.scoring.round_blind = False
             await self.grid.set_models(models)
             self.notify(f"{len(models)} model(s) in the round.", timeout=3)
-        self.app.push_screen(ModelPicker(self.app.settings, self.models), apply)
+        self.app.push_screen(ModelPicker(self.settings, self.models), apply)
 
     def action_toggle_blind(self) -> None:
         on = self.scoring.toggle_blind()
@@ -379,16 +380,11 @@ class CompareScreen(Screen):
                     "every answer is scored." if on else "Blind mode off from the next prompt.", timeout=5)
 
     def action_show_leaderboard(self) -> None:
-        from workbench.ui.screens.leaderboard import LeaderboardScreen
-
-        self.app.push_screen(LeaderboardScreen())
+        self.app.push_screen(LeaderboardScreen(self.services))
 
     def show_leaderboard_for_suite(self, suite_id: str) -> None:
         """The leaderboard filtered to one suite (at the end of a suite session)."""
-        from workbench.evidence import RankFilter
-        from workbench.ui.screens.leaderboard import LeaderboardScreen
-
-        self.app.push_screen(LeaderboardScreen(RankFilter(suite=suite_id)))
+        self.app.push_screen(LeaderboardScreen(self.services, RankFilter(suite=suite_id)))
 
     def action_run_suite(self) -> None:
         self.suite.pick()
@@ -401,9 +397,7 @@ class CompareScreen(Screen):
         await self.suite.next_task()
 
     def action_show_history(self) -> None:
-        from workbench.ui.screens.history import HistoryScreen
-
         async def open_run(run_id: int | None) -> None:
             if run_id is not None:
                 await self.scoring.open_run(run_id)
-        self.app.push_screen(HistoryScreen(), open_run)
+        self.app.push_screen(HistoryScreen(self.services), open_run)

@@ -19,7 +19,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.strip import Strip
 
-from workbench.ui.markdown_blocks import Block, BlockSplitter
+from workbench.ui.widgets.markdown_blocks import Block, BlockSplitter
 
 LANGUAGE_ALIASES = {"js": "javascript", "ts": "typescript", "py": "python", "sh": "bash", "golang": "go", "": "text"}
 

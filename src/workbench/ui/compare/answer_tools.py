@@ -10,15 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from workbench.code_blocks import CodeBlock, code_blocks
+from workbench.ui.compare.host import CompareHost
 from workbench.ui.screens.diff import DiffScreen
 from workbench.ui.screens.pickers import BlockPicker, PanePicker, SaveBlockScreen
 from workbench.ui.widgets.answer_pane import AnswerPane
-
-if TYPE_CHECKING:
-    from workbench.ui.screens.compare import CompareScreen
 
 
 def clipboard_warning() -> str | None:
@@ -39,7 +36,7 @@ def clipboard_warning() -> str | None:
 class AnswerTools:
     """Handles the panes' copy, save and diff requests for a compare screen."""
 
-    def __init__(self, screen: CompareScreen) -> None:
+    def __init__(self, screen: CompareHost) -> None:
         self.screen = screen
 
     async def handle(self, pane: AnswerPane, tool: str) -> None:

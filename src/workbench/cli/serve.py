@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from workbench.config import Settings
 
-EXIT_OK, EXIT_USAGE = 0, 2
+from workbench.cli.common import EXIT_OK, EXIT_USAGE
+
 INSTALL_HINT = "install with: pip install 'workbench[serve]'"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 SHUTDOWN_WAIT_S = 15.0  # for the apps to quit on Ctrl+C; a stuck one is left to its closed stdin

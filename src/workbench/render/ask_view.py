@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from workbench.render.meter_text import meter_line
 from workbench.runner import AnswerResult
 from workbench.safety import sanitize
 
@@ -21,8 +22,6 @@ def _title(result: AnswerResult) -> Text:
 
 def render_live(results: list[AnswerResult]) -> RenderableType:
     """The live view: one panel per model with the tail of its answer and its meter."""
-    from workbench.ask import meter_line
-
     grid = Table.grid(expand=True, padding=(0, 1))
     columns = min(len(results), 3)
     for _ in range(columns):
@@ -43,8 +42,6 @@ def render_live(results: list[AnswerResult]) -> RenderableType:
 
 def render_final(console: Console, results: list[AnswerResult]) -> None:
     """Print every answer in full, rendered as Markdown, with its meter."""
-    from workbench.ask import meter_line
-
     for r in results:
         parts: list[RenderableType] = []
         if r.reasoning:

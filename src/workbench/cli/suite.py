@@ -4,6 +4,8 @@
 answer is saved (scoring is left for later), a Rich progress display on a terminal, plain lines
 when piped. A session stopped anywhere (Ctrl+C, kill -9) is resumed by running the same command
 again: the store knows which (task, repeat, model) answers ended.
+
+Imports of the core sit in the functions: `workbench --help` imports this module for its parser (Q2).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from workbench.cli.common import CommandError
 from workbench.safety import sanitize
-from workbench.score_cmds import CommandError
 
 if TYPE_CHECKING:
     from workbench.config import Settings
@@ -185,7 +187,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                                f"(pid {', '.join(map(str, progress.busy_pids))}); let it finish or stop it first")
         import asyncio
 
-        from workbench.suite_runner import SuiteRunner, SuiteView
+        from workbench.cli.suite_runner import SuiteRunner, SuiteView
 
         counter = TokenCounter()
         counter.load()
@@ -297,7 +299,7 @@ def _intro(session: SuiteSession, suite: Suite, progress: Progress, *, resumed: 
 
 
 def _summary(progress: Progress, suite: Suite, session: SuiteSession) -> None:
-    from workbench.meter_text import format_seconds
+    from workbench.render.meter_text import format_seconds
     from workbench.suites import money
 
     spend = money(progress.spend_known_usd, progress.spend_unknown)

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from rich.text import Text
 
-from workbench.ranking import LeaderRow
+from workbench.ranking.stats import LeaderRow
 from workbench.safety import sanitize
 
 ON_FRONTIER = "●"

@@ -1,5 +1,8 @@
 """`workbench score`, `workbench import-scores` and `workbench rank` (I5): the ranking store
-from the command line, with the same core the app uses."""
+from the command line, with the same core the app uses.
+
+Imports of the core sit in the functions: `workbench --help` imports this module for its parser (Q2).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.cli.common import CommandError
 from workbench.paths import store_file
 
 if TYPE_CHECKING:
     from workbench.config import Settings
 
 FORMATS = ("table", "markdown", "csv", "json")
-
-
-class CommandError(Exception):
-    """A user mistake the command reports in one line (exit 2)."""
 
 
 def _open():
@@ -28,8 +28,9 @@ def _open():
 
 def run_score(settings: Settings, args: argparse.Namespace) -> int:
     """Score one answer by id; re-scoring keeps the old score in history."""
+    from workbench.ranking.scoring import Criteria, ScoreError, parse_score
     from workbench.store.answers import get_answer, get_run
-    from workbench.store.scores import Criteria, ScoreError, add_score, latest_scores, parse_score, run_revealed
+    from workbench.store.scores import add_score, latest_scores, run_revealed
 
     store = _open()
     try:
@@ -87,9 +88,9 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_rank(settings: Settings, args: argparse.Namespace) -> int:
     """Print the leaderboard in the chosen format."""
-    from workbench.evidence import RankFilter
-    from workbench.rank_report import to_csv, to_json, to_markdown
-    from workbench.ranking import SORT_KEYS, build_leaderboard, sort_rows
+    from workbench.ranking.evidence import RankFilter
+    from workbench.ranking.stats import SORT_KEYS, build_leaderboard, sort_rows
+    from workbench.render.rank_report import to_csv, to_json, to_markdown
     from workbench.store.scores import answer_stats, hidden_blind_runs, score_rows
 
     for name in ("since", "until"):
@@ -158,8 +159,8 @@ def _table_text(board, rows, *, plot: bool) -> str:
 def _print_table(board, rows, *, plot: bool, console=None) -> None:
     from rich.console import Console
 
-    from workbench.frontier_plot import plot_frontier
-    from workbench.rank_report import task_tables, to_rich_table
+    from workbench.render.frontier_plot import plot_frontier
+    from workbench.render.rank_report import task_tables, to_rich_table
 
     console = console or Console()
     console.print(to_rich_table(board, rows))

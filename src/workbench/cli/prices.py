@@ -1,5 +1,8 @@
 """`workbench prices`: the prices in force and where each comes from; `workbench prices import
-FILE` reads a LiteLLM or OpenRouter price list into the record the settings lay over the catalog."""
+FILE` reads a LiteLLM or OpenRouter price list into the record the settings lay over the catalog.
+
+Imports of the core sit in the functions: `workbench --help` imports this module for its parser (Q2).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.score_cmds import CommandError
+from workbench.cli.common import CommandError
 
 if TYPE_CHECKING:
     from workbench.config import Settings
@@ -45,7 +48,7 @@ def _run_import(settings: Settings, args: argparse.Namespace) -> int:
     if not price_list.entries:
         raise PricesError(f"{path}: a {price_list.label} price list with no model entries")
     explicit = prices.explicit_prices_in(settings.source)
-    plan = prices.plan_import(settings, price_list, explicit)
+    plan = prices.plan_import(settings.models.values(), price_list, explicit)
     source = args.source or path.name
     written = None
     if plan.matches and not args.dry_run:
@@ -144,7 +147,8 @@ def _show(settings: Settings, *, as_json: bool) -> int:
     from workbench import prices
 
     record = prices.load_record()
-    sources = prices.price_sources(settings, record, prices.explicit_prices_in(settings.source))
+    sources = prices.price_sources(settings.models.values(), settings.source, record,
+                                   prices.explicit_prices_in(settings.source))
     rows = []
     for model in settings.models.values():
         row = {"id": model.id, "name": model.name}

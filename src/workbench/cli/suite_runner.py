@@ -1,91 +1,93 @@
 """Running a suite headless: one round per (task, repeat) step through the runner, answers
 saved as each stream ends, a Rich live view on a terminal and plain lines otherwise.
 
-Kept apart from ``suite_cmd`` so that parsing the command line does not import asyncio.
+Kept apart from ``cli.suite`` so that parsing the command line does not import asyncio.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from workbench.domain import AnswerStatus, ChatRequest
+import httpx
+from rich.console import Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from workbench.blinding import blind_labels, shuffled
+from workbench.config import Settings
+from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, RunRecord
+from workbench.providers.http import make_client
+from workbench.render.meter_text import meter_line
+from workbench.rounds import RoundRecorder, StoreAccess
+from workbench.runner import AnswerResult, new_result, stream_answer
 from workbench.safety import sanitize
-from workbench.suites import money
-
-# how often a streaming answer's text is saved, so a kill loses at most this much
-CHECKPOINT_EVERY_S = 1.0
-
-if TYPE_CHECKING:
-    from workbench.config import Settings
-    from workbench.domain import ModelInfo
-    from workbench.runner import AnswerResult
-    from workbench.store.db import Store
-    from workbench.store.suite_sessions import Progress, Step, SuiteSession
-    from workbench.suites import Suite
+from workbench.store.answers import answers_of_run
+from workbench.store.db import Store
+from workbench.store.suite_sessions import Progress, Step, SuiteSession, next_steps, session_progress
+from workbench.suites import Suite, estimate_remaining_cost, money
+from workbench.tokens import TokenCounter
 
 
 class SuiteRunner:
-    """Asks the steps one after another; each step's models stream at once (runner.stream_answer)."""
+    """Asks the steps one after another; each step's models stream at once (runner.stream_answer),
+    recorded by one ``RoundRecorder``: each answer saved as soon as it ends, not with the step, so
+    a kill while another model still streams does not cost a finished answer."""
 
     def __init__(self, store: Store, settings: Settings, suite: Suite, session: SuiteSession,
-                 models: list[ModelInfo], counter, view: SuiteView, timeout: float | None) -> None:
+                 models: list[ModelInfo], counter: TokenCounter, view: SuiteView, timeout: float | None) -> None:
         self.store, self.settings, self.suite, self.session = store, settings, suite, session
         self.models, self.counter, self.view, self.timeout = models, counter, view, timeout
-        self.current: list[AnswerResult] = []
-        self.finished: set[int] = set()  # answers already saved in their final state
+        self.access = StoreAccess(store=store)
+        self.recorder = RoundRecorder(self.access)
         self.all_ok = True
         self.estimate_text = ""
 
     def update(self, progress: Progress, steps: list[Step]) -> None:
         """Refresh spend and the estimate of the rest from the store."""
-        from workbench.suites import estimate_remaining_cost
-
         self.estimate_text = estimate_remaining_cost(self.store, self.suite, self.models, steps, self.counter).text()
         self.view.set_totals(progress, money(progress.spend_known_usd, progress.spend_unknown), self.estimate_text)
 
     async def run(self, steps: list[Step]) -> None:
         """Ask every step in order."""
-        from workbench.runner import make_client
-        from workbench.store.suite_sessions import next_steps, session_progress
+        try:
+            async with make_client(len(self.models)) as client:
+                for step in steps:
+                    await self._step(client, step)
+                    progress = await self.access.call(session_progress, self.session, self.suite)
+                    self.update(progress, next_steps(progress))
+        finally:
+            await self.recorder.aclose()
 
-        async with make_client(len(self.models)) as client:
-            for step in steps:
-                await self._step(client, step)
-                progress = session_progress(self.store, self.session, self.suite)
-                self.update(progress, next_steps(progress))
-
-    async def _step(self, client, step: Step) -> None:
-        from workbench.blinding import blind_labels, shuffled
-        from workbench.runner import new_result
-        from workbench.store.answers import answers_of_run, create_run, start_answer
-        from workbench.store.suite_sessions import session_progress
-
+    async def _step(self, client: httpx.AsyncClient, step: Step) -> None:
         task, suite, session = self.suite.task(step.task_id), self.suite, self.session
         defaults = self.settings.defaults
         request = ChatRequest(prompt=task.message, system=suite.system,
                               temperature=suite.temperature if suite.temperature is not None else defaults.temperature,
                               max_tokens=defaults.max_tokens)
-        state = next(s for s in session_progress(self.store, session, suite).steps
-                     if (s.task_id, s.repeat) == (step.task_id, step.repeat))
-        run_id = state.run_id
-        if run_id is None:
-            run_id = create_run(self.store, request.prompt, request.system,
-                                {"temperature": request.temperature, "max_tokens": request.max_tokens},
-                                task=task.id, suite=suite.id, source="suite", blind=session.blind, kind=task.kind,
-                                session_id=session.id, repeat=step.repeat)
+        progress = await self.access.call(session_progress, session, suite)
+        state = next(s for s in progress.steps if (s.task_id, s.repeat) == (step.task_id, step.repeat))
+        if state.run_id is None:
+            await self.recorder.open_run(RunRecord(
+                prompt=request.prompt, system=request.system,
+                params={"temperature": request.temperature, "max_tokens": request.max_tokens},
+                task=task.id, suite=suite.id, source="suite", blind=session.blind, kind=task.kind,
+                session_id=session.id, repeat=step.repeat))
+        else:
+            self.recorder.adopt_run(state.run_id)  # a step begun before: its missing answers join its run
         labels: dict[str, str] = {}
         if session.blind:
-            labels = {a.model_id: a.blind_label for a in answers_of_run(self.store, run_id) if a.blind_label}
+            done = await self.access.call(answers_of_run, self.recorder.run_id)
+            labels = {a.model_id: a.blind_label for a in done if a.blind_label}
             free = [x for x in blind_labels(len(session.models) * 2) if x not in labels.values()]
             for model_id in shuffled([m for m in step.models if m not in labels]):
                 labels[model_id] = free.pop(0)
         results = [new_result(m, self.settings.providers[m.provider], request, self.counter)
                    for m in self.models if m.id in step.models]
         for r in results:
-            r.answer_id = start_answer(self.store, run_id, r, blind_label=labels.get(r.model.id))
-        self.current = results
+            await self.recorder.start(r, blind_label=labels.get(r.model.id))
         self.view.step_started(state, results, labels)
         ticker = asyncio.create_task(self.view.tick())
         try:
@@ -93,41 +95,16 @@ class SuiteRunner:
         finally:
             ticker.cancel()
         self.all_ok &= all(r.status == AnswerStatus.OK for r in results)
-        self.current = []
         self.view.step_finished(state, results, labels)
 
-    async def _one(self, client, result: AnswerResult) -> None:
-        from workbench.runner import stream_answer
-        from workbench.store.answers import checkpoint_answer, finish_answer
-
-        last = time.monotonic()
-
-        def sink(_event: Any) -> None:
-            # Partial text reaches the store about once a second: kill -9 loses at most that.
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= CHECKPOINT_EVERY_S:
-                last = now
-                checkpoint_answer(self.store, result.answer_id, result.text, result.reasoning)
-
-        await stream_answer(client, result, sink, deadline_s=self.timeout)
-        # Saved as soon as it ends, not with the step: a kill while another model still
-        # streams must not cost this finished answer.
-        finish_answer(self.store, result.answer_id, result)
-        self.finished.add(result.answer_id)
+    async def _one(self, client: httpx.AsyncClient, result: AnswerResult) -> None:
+        await stream_answer(client, result, deadline_s=self.timeout)
+        await self.recorder.finish(result)
 
     def abandon(self) -> None:
         """After Ctrl+C: save the answers of the step in flight, marked cancelled."""
-        from workbench.store.answers import finish_answer
-
-        for r in self.current:
-            if r.answer_id in self.finished:
-                continue
-            if r.status == AnswerStatus.STREAMING:
-                r.status = AnswerStatus.CANCELLED
-            finish_answer(self.store, r.answer_id, r)
+        if self.recorder.finish_unfinished():
             self.all_ok = False
-        self.current = []
 
 
 class SuiteView:
@@ -151,8 +128,6 @@ class SuiteView:
     def line(self, text: str) -> None:
         """A line that stays."""
         if self.live is not None:
-            from rich.text import Text
-
             self.live.console.print(Text(text))
         else:
             print(text, flush=True)
@@ -181,15 +156,11 @@ class SuiteView:
                       f"rest {self.estimate}")
             return
         if self.live is None:
-            from rich.live import Live
-
             self.live = Live(self, auto_refresh=False, transient=True, redirect_stdout=False)
             self.live.start()
 
     def step_finished(self, state, results: list[AnswerResult], labels: dict[str, str]) -> None:
         """A step ended: one line per step, with each model's status and meter."""
-        from workbench.ask import meter_line
-
         parts = []
         for r in results:
             error = f" ({sanitize(r.error.message)})" if r.error is not None else ""
@@ -206,13 +177,6 @@ class SuiteView:
             await asyncio.sleep(0.25)
 
     def __rich__(self) -> Any:
-        from rich.console import Group
-        from rich.progress_bar import ProgressBar
-        from rich.table import Table
-        from rich.text import Text
-
-        from workbench.ask import meter_line
-
         p = self.progress
         done, total = (p.done_steps, p.total_steps) if p is not None else (0, 1)
         bar = Table.grid(padding=(0, 1))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from workbench.catalog import format_usd
 from workbench.meter import MeterReading
 from workbench.safety import sanitize
+
+if TYPE_CHECKING:  # the meter bar uses this module without needing the runner's imports
+    from workbench.runner import AnswerResult
 
 
 def format_count(n: int | None) -> str:
@@ -55,3 +60,8 @@ def meter_summary(reading: MeterReading, served: str | None = None, requested: s
     if served and requested and served != requested:
         line += f" · served by {sanitize(served)}"  # the server's words: untrusted
     return line
+
+
+def meter_line(result: AnswerResult) -> str:
+    """One line of meter figures for an answer, as the app's meter shows them."""
+    return meter_summary(result.reading(), result.served_model, result.model.upstream)

@@ -1,7 +1,7 @@
 """Per-task results of the leaderboard (C5): the notes' per-task tables, task order, repeat spread.
 
 Kept apart from ``ranking`` to keep each module readable; ``ranking`` re-exports the public
-names, so callers import them from there. Pure functions over ``workbench.evidence`` rows.
+names, so callers import them from there. Pure functions over ``workbench.ranking.evidence`` rows.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from workbench.evidence import AnswerStat, ScoreRow
+from workbench.ranking.evidence import AnswerStat, ScoreRow
 
 TENTH = Decimal("0.1")
 

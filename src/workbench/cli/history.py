@@ -1,17 +1,17 @@
 """`workbench history`: list and search past runs, show one run's answers and scores, or open
-it in the app to reread and (re)score it."""
+it in the app to reread and (re)score it.
+
+Imports of the core sit in the functions: `workbench --help` imports this module for its parser (Q2).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from workbench.cli.common import CommandError
 from workbench.paths import store_file
 from workbench.safety import sanitize
-
-
-class HistoryError(Exception):
-    """A run that does not exist, or the like (exit 2)."""
 
 
 def run_history(args: argparse.Namespace) -> int:
@@ -30,7 +30,7 @@ def run_history(args: argparse.Namespace) -> int:
         if args.show is not None:
             detail = get_run_detail(store, args.show)
             if detail is None:
-                raise HistoryError(f"no run with id {args.show}")
+                raise CommandError(f"no run with id {args.show}")
             _show(detail, as_json=args.json)
             return 0
         runs = list_runs(store, " ".join(args.query) or None, task=args.task, model=args.model, limit=args.limit)

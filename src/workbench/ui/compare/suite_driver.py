@@ -7,9 +7,6 @@ The screen owns one ``SuiteDriver``; F8 starts or leaves a suite, F9 moves to th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from workbench.blinding import blind_labels
 from workbench.catalog import format_usd
 from workbench.meter import saved_reading
@@ -27,31 +24,15 @@ from workbench.store.suite_sessions import (
     start_session,
 )
 from workbench.suites import Suite, estimate_remaining_cost, money, scan_suites
+from workbench.ui.compare.host import CompareHost, RunSpec
 from workbench.ui.screens.options import RoundOptions
 from workbench.ui.screens.suite_picker import SuiteChoice, SuitePicker
-
-if TYPE_CHECKING:
-    from workbench.ui.screens.compare import CompareScreen
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """How a round belongs to a suite session (what ``create_run`` records, and which panes ask)."""
-
-    task: str
-    suite: str
-    kind: str | None
-    session_id: int
-    repeat: int
-    blind: bool
-    run_id: int | None  # a step begun before (a resumed session): its answers so far are kept
-    only: frozenset[str]  # the model ids still to ask
 
 
 class SuiteDriver:
     """Walks a suite session; idle when ``suite`` is None."""
 
-    def __init__(self, screen: CompareScreen) -> None:
+    def __init__(self, screen: CompareHost) -> None:
         self.screen = screen
         self.suite: Suite | None = None
         self.progress: Progress | None = None
@@ -120,7 +101,7 @@ class SuiteDriver:
             return session_progress(store, session, suite), resumed
 
         try:
-            progress, resumed = await screen.app.store_call(prepare)
+            progress, resumed = await screen.services.store.call(prepare)
         except (StoreError, ValueError) as exc:
             screen.notify(f"Cannot start the suite: {exc}", severity="error", timeout=8)
             return
@@ -149,7 +130,7 @@ class SuiteDriver:
         self.step = step = steps[0]
         state = next(s for s in progress.steps if (s.task_id, s.repeat) == (step.task_id, step.repeat))
         task = suite.task(step.task_id)
-        defaults = screen.app.settings.defaults
+        defaults = screen.services.settings.defaults
         screen.options = RoundOptions(
             system=suite.system, max_tokens=defaults.max_tokens,
             temperature=suite.temperature if suite.temperature is not None else defaults.temperature)
@@ -164,7 +145,7 @@ class SuiteDriver:
         if spec.run_id is None:
             return
         screen = self.screen
-        detail = await screen.app.store_call(get_run_detail, spec.run_id)
+        detail = await screen.services.store.call(get_run_detail, spec.run_id)
         if detail is None:
             return
         latest = {a.model_id: a for a in detail.answers}
@@ -191,7 +172,7 @@ class SuiteDriver:
         if self.suite is None or self.progress is None:
             return
         try:
-            self.progress = await screen.app.store_call(session_progress, self.progress.session, self.suite)
+            self.progress = await screen.services.store.call(session_progress, self.progress.session, self.suite)
         except StoreError:
             return
         steps = next_steps(self.progress)
@@ -211,16 +192,16 @@ class SuiteDriver:
             return
 
         def estimate(store):
-            return estimate_remaining_cost(store, suite, screen.models, rest, screen.app.token_counter)
+            return estimate_remaining_cost(store, suite, screen.models, rest, screen.services.token_counter)
 
         try:
-            self.estimate = (await screen.app.store_call(estimate)).text()
+            self.estimate = (await screen.services.store.call(estimate)).text()
         except StoreError:
             self.estimate = ""
 
     async def _finish(self) -> None:
         screen, progress, suite = self.screen, self.progress, self.suite
-        await screen.app.store_call(finish_session, progress.session.id)
+        await screen.services.store.call(finish_session, progress.session.id)
         spent = money(progress.spend_known_usd, progress.spend_unknown)
         self.suite = self.step = None
         screen.update_session_bar()

@@ -1,6 +1,7 @@
 """Command line: parse arguments, then call the core or start the app.
 
-Textual is imported only when the TUI runs, so `--help`, `models` and `ask` start fast (Q2).
+Textual is imported only when the TUI runs, so `--help`, `models` and `ask` start fast (Q2):
+each command's module is imported when it runs, so the imports here sit in the functions.
 Exit codes (I1): 0 success, 1 a model call failed, 2 bad usage or bad config.
 """
 
@@ -11,8 +12,7 @@ import os
 import sys
 
 from workbench import __version__
-
-EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
+from workbench.cli.common import EXIT_OK, EXIT_USAGE, CommandError, UsageError
 
 DESCRIPTION = """\
 Compare AI coding models side by side: one prompt, several models streaming at once,
@@ -51,10 +51,6 @@ examples:
   workbench import-scores published.csv && workbench rank --format markdown
   workbench suite run coding-2026 -m deepseek-v4-flash -m qwen3-coder-30b -m deepseek-r1
 """
-
-
-class UsageError(Exception):
-    """Bad arguments: printed as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,13 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        "Stops with Ctrl+C. To use it from the app directly: `workbench --local`.")
     local.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
 
-    from workbench.history_cmd import add_parser as add_history
-    from workbench.score_cmds import add_parsers as add_score_commands
-
-    from workbench.route_cmd import add_parser as add_route
-    from workbench.prices_cmd import add_parser as add_prices
-    from workbench.serve import add_parser as add_serve
-    from workbench.suite_cmd import add_parser as add_suite
+    from workbench.cli.history import add_parser as add_history
+    from workbench.cli.prices import add_parser as add_prices
+    from workbench.cli.route import add_parser as add_route
+    from workbench.cli.score import add_parsers as add_score_commands
+    from workbench.cli.serve import add_parser as add_serve
+    from workbench.cli.suite import add_parser as add_suite
 
     add_score_commands(sub, _add_common)
     add_history(sub, _add_common)
@@ -136,14 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     from workbench.config import ConfigError
-    from workbench.history_cmd import HistoryError
-    from workbench.score_cmds import CommandError
     from workbench.store.db import StoreError
     from workbench.suites import SuiteError
 
     try:
         return _dispatch(args)
-    except (UsageError, CommandError, HistoryError, SuiteError) as exc:
+    except (UsageError, CommandError, SuiteError) as exc:
         print(f"workbench: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `workbench rank | head`: the reader left, nothing to report
@@ -165,37 +158,37 @@ def _dispatch(args: argparse.Namespace) -> int:
         return serve_forever(args.port)
     settings = _load(args)
     if args.command == "models":
-        from workbench.models_cmd import print_models
+        from workbench.cli.models import print_models
 
         return print_models(settings, as_json=args.json)
     if args.command in ("score", "import-scores", "rank"):
-        from workbench import score_cmds
+        from workbench.cli import score as score_cmds
 
         run = {"score": score_cmds.run_score, "import-scores": score_cmds.run_import, "rank": score_cmds.run_rank}
         return run[args.command](settings, args)
     if args.command == "serve":  # each browser tab's app starts its own local servers
-        from workbench.serve import run_serve
+        from workbench.cli.serve import run_serve
 
         return run_serve(settings, args)
     if args.command == "prices":
-        from workbench.prices_cmd import run_prices
+        from workbench.cli.prices import run_prices
 
         return run_prices(settings, args)
     if args.command == "route":
-        from workbench.route_cmd import run_route
+        from workbench.cli.route import run_route
 
         return run_route(settings, args)
     if args.command == "history" and args.open is None:
-        from workbench.history_cmd import run_history
+        from workbench.cli.history import run_history
 
         return run_history(args)
     with _LocalServers(args, settings) as settings:
         if args.command == "ask":
-            from workbench.ask import run_ask
+            from workbench.cli.ask import run_ask
 
             return run_ask(settings, args)
         if args.command == "suite":
-            from workbench.suite_cmd import run_suite_command
+            from workbench.cli.suite import run_suite_command
 
             return run_suite_command(settings, args)
         return _run_tui(settings, args)
@@ -256,17 +249,6 @@ def _run_tui(settings, args: argparse.Namespace) -> int:
     app.run()
     return app.return_code or 0
 
-
-def prompt_from(value: str) -> str:
-    """The prompt argument, or standard input for `-`."""
-    if value == "-":
-        text = sys.stdin.read()
-        if not text.strip():
-            raise UsageError("the prompt from standard input is empty")
-        return text
-    if not value.strip():
-        raise UsageError("the prompt is empty")
-    return value
 
 
 if __name__ == "__main__":  # pragma: no cover
