@@ -13,9 +13,6 @@ import re
 import sys
 from typing import Any
 
-from rich.console import Console
-from rich.live import Live
-
 from workbench.catalog import UnknownModelError
 from workbench.cli.common import UsageError, prompt_from
 from workbench.code_blocks import code_only
@@ -24,7 +21,6 @@ from workbench.domain import AnswerStatus, ChatRequest, RunRecord
 from workbench.paths import store_file
 from workbench.providers.events import StreamEvent, TextDelta
 from workbench.providers.http import make_client
-from workbench.render.ask_view import render_final, render_live
 from workbench.render.meter_text import meter_line
 from workbench.rounds import RoundRecorder, StoreAccess
 from workbench.routing import RoutingError, is_routed, resolve_with_routed, route
@@ -127,6 +123,11 @@ async def _stream_all(results: list[AnswerResult], recorder: RoundRecorder, mode
 
 
 async def _live_view(results: list[AnswerResult], tasks: list[asyncio.Task]) -> None:
+    # Rich's live view only on a terminal: `ask --json` and piped output start without it (Q2)
+    from rich.live import Live
+
+    from workbench.render.ask_view import render_live
+
     with Live(render_live(results), refresh_per_second=8, transient=True, redirect_stdout=False) as live:
         while not all(t.done() for t in tasks):
             await asyncio.sleep(0.125)
@@ -173,6 +174,10 @@ def _print_final(results: list[AnswerResult], mode: str) -> None:
             print(f"[{r.status.value}] {sanitize(r.error.message)}", file=sys.stderr)
         print(f"-- {meter_line(r)} (answer id {r.answer_id})", file=sys.stderr)
         return
+    from rich.console import Console  # as for the live view
+
+    from workbench.render.ask_view import render_final
+
     render_final(Console(), results)
 
 

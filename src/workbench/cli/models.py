@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from workbench.catalog import format_price, key_status
 from workbench.config import Settings
 from workbench.safety import sanitize
@@ -37,6 +33,11 @@ def print_models(settings: Settings, as_json: bool = False) -> int:
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
+    # Rich only for the table: `models --json` (what scripts call) starts without it (Q2)
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="Models (prices: US$ per million tokens)", title_justify="left")
     for col, kw in (("id", {"no_wrap": True}), ("name", {}), ("provider", {}),
                     ("input $/M", {"justify": "right", "no_wrap": True}),

@@ -23,9 +23,12 @@ class ReasoningDelta:
 class UsageReport:
     """Token counts reported by the provider: exact, they replace the estimates.
 
-    ``input_tokens`` includes ``cached_input_tokens``; ``output_tokens`` includes
-    ``reasoning_tokens`` (the OpenAI convention, which adapters normalise to).
-    ``input_tokens`` is None when the provider did not report it.
+    ``input_tokens`` includes ``cached_input_tokens`` (cache reads) and ``cache_write_tokens``
+    (tokens written to the prompt cache, of which ``cache_write_1h_tokens`` with a one-hour
+    lifetime); ``output_tokens`` includes ``reasoning_tokens`` (the OpenAI convention, which
+    adapters normalise to). ``input_tokens`` is None when the provider did not report it.
+    ``cost_usd`` is a cost the provider reported itself (OpenRouter's ``cost``, xAI's ticks), as
+    a decimal string.
     """
 
     input_tokens: int | None
@@ -33,6 +36,8 @@ class UsageReport:
     reasoning_tokens: int | None = None
     cached_input_tokens: int = 0
     cost_usd: str | None = None
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)

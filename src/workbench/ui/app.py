@@ -20,28 +20,12 @@ from workbench.safety import sanitize
 from workbench.store.db import Store, StoreError
 from workbench.tokens import TokenCounter
 from workbench.ui.compare.screen import CompareScreen
-from workbench.ui.screens.diff import DiffScreen
-from workbench.ui.screens.help import HelpScreen
-from workbench.ui.screens.history import HistoryScreen
-from workbench.ui.screens.leaderboard import LeaderboardScreen
 from workbench.ui.screens.options import RoundOptions
-from workbench.ui.screens.score_entry import ScoreScreen
 from workbench.ui.services import Services
 from workbench.ui.themes import builtin_theme_dir, load_themes
-from workbench.ui.widgets.answer_pane import AnswerPane
-from workbench.ui.widgets.prompt_bar import PromptBar
 
 FALLBACK_THEME = "workbench-dark"
 GC_THRESHOLDS = (10_000, 5, 100)
-HELP_SECTIONS = [
-    ("Compare screen", CompareScreen),
-    ("Prompt", PromptBar),
-    ("A pane (when it has focus)", AnswerPane),
-    ("Score entry", ScoreScreen),
-    ("Leaderboard (F6)", LeaderboardScreen),
-    ("History (F7)", HistoryScreen),
-    ("Diff (d on a pane)", DiffScreen),
-]
 
 
 class WorkbenchApp(App):
@@ -168,8 +152,25 @@ class WorkbenchApp(App):
         super().notify(sanitize(message), title=sanitize(title), severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
+        # imported when first asked for: the first frame needs none of these screens (Q2)
+        from workbench.ui.screens.diff import DiffScreen
+        from workbench.ui.screens.help import HelpScreen
+        from workbench.ui.screens.history import HistoryScreen
+        from workbench.ui.screens.leaderboard import LeaderboardScreen
+        from workbench.ui.screens.score_entry import ScoreScreen
+        from workbench.ui.widgets.answer_pane import AnswerPane
+        from workbench.ui.widgets.prompt_bar import PromptBar
+
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(HELP_SECTIONS))
+            self.push_screen(HelpScreen([
+                ("Compare screen", CompareScreen),
+                ("Prompt", PromptBar),
+                ("A pane (when it has focus)", AnswerPane),
+                ("Score entry", ScoreScreen),
+                ("Leaderboard (F6)", LeaderboardScreen),
+                ("History (F7)", HistoryScreen),
+                ("Diff (d on a pane)", DiffScreen),
+            ]))
 
     async def action_quit(self) -> None:
         screen = self.screen

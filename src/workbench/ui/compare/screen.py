@@ -17,7 +17,6 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, RunRecord
-from workbench.ranking.evidence import RankFilter
 from workbench.rounds import RoundRecorder
 from workbench.routing import RoutingError, is_routed, route
 from workbench.runner import AnswerResult, new_result, stream_answer
@@ -25,8 +24,6 @@ from workbench.ui.compare.answer_tools import AnswerTools
 from workbench.ui.compare.host import RunSpec
 from workbench.ui.compare.scoring import RoundScoring
 from workbench.ui.compare.suite_driver import SuiteDriver
-from workbench.ui.screens.history import HistoryScreen
-from workbench.ui.screens.leaderboard import LeaderboardScreen
 from workbench.ui.screens.model_picker import ModelPicker
 from workbench.ui.screens.options import OptionsScreen, RoundOptions
 from workbench.ui.services import Services
@@ -380,10 +377,16 @@ class CompareScreen(Screen):
                     "every answer is scored." if on else "Blind mode off from the next prompt.", timeout=5)
 
     def action_show_leaderboard(self) -> None:
+        # imported when first shown: the leaderboard's tables and plot are not needed for the first frame (Q2)
+        from workbench.ui.screens.leaderboard import LeaderboardScreen
+
         self.app.push_screen(LeaderboardScreen(self.services))
 
     def show_leaderboard_for_suite(self, suite_id: str) -> None:
         """The leaderboard filtered to one suite (at the end of a suite session)."""
+        from workbench.ranking.evidence import RankFilter
+        from workbench.ui.screens.leaderboard import LeaderboardScreen  # as in action_show_leaderboard
+
         self.app.push_screen(LeaderboardScreen(self.services, RankFilter(suite=suite_id)))
 
     def action_run_suite(self) -> None:
@@ -397,6 +400,8 @@ class CompareScreen(Screen):
         await self.suite.next_task()
 
     def action_show_history(self) -> None:
+        from workbench.ui.screens.history import HistoryScreen  # as in action_show_leaderboard
+
         async def open_run(run_id: int | None) -> None:
             if run_id is not None:
                 await self.scoring.open_run(run_id)
