@@ -58,6 +58,30 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
+class _SharedOptions(argparse._SubParsersAction):
+    """Subcommands that keep the options given before them: `workbench --config X ask …` and
+    `workbench -m M ask …` mean what `workbench ask --config X -m M …` means.
+
+    argparse parses a subcommand into a namespace of its own and copies every value back, so a
+    subcommand's default (None) would overwrite what came before it. Here the values given before
+    and after are merged: models add up, a config named twice must be the same file.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001 (argparse's signature)
+        before = {key: getattr(namespace, key, None) for key in SHARED_OPTIONS}
+        super().__call__(parser, namespace, values, option_string)
+        after = {key: getattr(namespace, key, None) for key in SHARED_OPTIONS}
+        if before["config"] and after["config"] and before["config"] != after["config"]:
+            raise UsageError(f"workbench: --config given twice ({before['config']} and {after['config']}): give one")
+        namespace.config = after["config"] or before["config"]
+        namespace.local = bool(before["local"] or after["local"])
+        models = (before["models"] or []) + (after["models"] or [])
+        namespace.models = models or None
+
+
+SHARED_OPTIONS = ("config", "local", "models")
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="PATH", help="config file to use (default: see `workbench --help`)")
     p.add_argument("--local", action="store_true",
@@ -73,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-m", "--model", dest="models", action="append", metavar="MODEL",
                         help="a model id (repeat for up to 10; `routed` = the routing policy's pick per "
                              "prompt); default: [defaults].models of the config")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, action=_SharedOptions)
 
     ask = sub.add_parser("ask", help="stream one prompt to several models without the app",
                          description="Stream one prompt to one or more models at once and print the answers. "
