@@ -314,9 +314,28 @@ def find_suite(name_or_path: str) -> Suite:
         if entry.suite.id == name_or_path:
             return entry.suite
     known = ", ".join(sorted(e.suite.id for e in entries)) or "none"
-    unreadable = _scan_user()[1]  # the suite asked for may be in a file that does not parse
-    hint = f"; note: {unreadable[0]}" if unreadable else ""
+    hint = _unreadable_hint(name_or_path, _scan_user()[1])
     raise SuiteError(f"no suite {name_or_path!r} (known: {known}; or give a path to a .toml file){hint}")
+
+
+def _unreadable_hint(suite_id: str, unreadable: list[str]) -> str:
+    """The problem of the file that should hold ``suite_id`` (named after it, or declaring it),
+    else how many files could not be read: the first broken file is often another suite's."""
+    folder = user_suites_dir()
+    declares = re.compile(rf"^\s*id\s*=\s*[\"']{re.escape(suite_id)}[\"']", re.M)
+    for problem in unreadable:
+        path = Path(problem.split(": ", 1)[0])
+        if path.parent != folder:
+            continue
+        try:
+            text = path.read_text("utf-8", errors="replace")
+        except OSError:
+            text = ""
+        if path.stem == suite_id or declares.search(text):
+            return f"; note: {problem}"
+    if not unreadable:
+        return ""
+    return f"; note: {len(unreadable)} suite file(s) in {folder} could not be read (`workbench suite list` says why)"
 
 
 # --- cost of the rest ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 
 from workbench import __version__
@@ -170,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except StoreError as exc:  # an unusable data dir (WORKBENCH_HOME) is a set-up problem: one line
         print(f"workbench: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.DatabaseError as exc:  # met after the store opened: a damaged page, a locked file
+        from workbench.paths import store_file
+        from workbench.store.db import damage_message, is_damage
+
+        text = damage_message(store_file(), exc) if is_damage(exc) else f"the store {store_file()}: {exc}"
+        print(f"workbench: {text}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from workbench.cli.common import CommandError
+from workbench.cli.common import CommandError, row_id
 from workbench.paths import store_file
 from workbench.safety import sanitize
 
@@ -129,6 +129,6 @@ def add_parser(sub, add_common) -> None:
     hist.add_argument("--task", metavar="ID", help="only runs of this task")
     hist.add_argument("--model", metavar="ID", help="only runs with this model")
     hist.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default 50)")
-    hist.add_argument("--show", type=int, metavar="RUN", help="print one run with its answers and scores")
-    hist.add_argument("--open", type=int, metavar="RUN", help="open one run in the app to reread and score it")
+    hist.add_argument("--show", type=row_id, metavar="RUN", help="print one run with its answers and scores")
+    hist.add_argument("--open", type=row_id, metavar="RUN", help="open one run in the app to reread and score it")
     hist.add_argument("--json", action="store_true", help="print JSON")

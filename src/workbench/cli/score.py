@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.cli.common import CommandError
+from workbench.cli.common import CommandError, row_id
 from workbench.paths import store_file
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def add_parsers(sub, add_common) -> None:
                            description="Score one answer. Re-scoring keeps the old score in history; the latest "
                                        "counts. Answer ids are in `workbench history --show RUN` and `ask --json`.")
     add_common(score)
-    score.add_argument("answer_id", type=int, metavar="ANSWER_ID")
+    score.add_argument("answer_id", type=row_id, metavar="ANSWER_ID")
     score.add_argument("score", nargs="?", metavar="SCORE", help="1–10 in half points, e.g. 8.5")
     score.add_argument("--note", metavar="TEXT", help="a one-line note")
     score.add_argument("--criteria", metavar="C,Q,D,E",

@@ -15,7 +15,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from workbench.cli.common import CommandError
+from workbench.cli.common import CommandError, row_id
 from workbench.safety import sanitize
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def add_parser(sub, add_common) -> None:
     run.add_argument("--repeat", type=int, metavar="K", help="ask each task K times per model (default 1)")
     run.add_argument("--blind", action="store_true", help="save the rounds blind: scored later without names")
     run.add_argument("--new", action="store_true", help="start a new session instead of resuming")
-    run.add_argument("--session", type=int, metavar="ID", help="resume this session")
+    run.add_argument("--session", type=row_id, metavar="ID", help="resume this session")
     run.add_argument("--retry-failed", action="store_true",
                      help="ask again where a model's call failed (normally a failure counts as answered)")
     run.add_argument("--timeout", type=float, metavar="S", help="give up on an answer after S seconds")

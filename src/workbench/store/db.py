@@ -22,6 +22,21 @@ class StoreError(Exception):
     """The store cannot be opened or written."""
 
 
+#: What SQLite says of a file whose pages are damaged (or that is not a database at all).
+DAMAGE_WORDS = ("malformed", "not a database", "file is encrypted", "database corrupt")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True when ``exc`` says the store file itself is damaged."""
+    return isinstance(exc, sqlite3.DatabaseError) and any(w in str(exc).lower() for w in DAMAGE_WORDS)
+
+
+def damage_message(path: Path, exc: BaseException) -> str:
+    """One line for a damaged store: which file, what SQLite said, how to recover; nothing was written."""
+    return (f"the store {path} is damaged ({exc}); it was left as it is. Recover what it holds with "
+            f"`sqlite3 {path} .recover | sqlite3 recovered.sqlite3`, then put that file in its place")
+
+
 def migrations() -> list[tuple[int, str]]:
     """(version, sql) for every schema file, in order."""
     out = []
@@ -75,6 +90,8 @@ def open_store(path: Path) -> Store:
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn)
     except (sqlite3.Error, OSError) as exc:  # OSError: e.g. the data dir's parent is a file
+        if is_damage(exc):
+            raise StoreError(damage_message(path, exc)) from None
         raise StoreError(f"cannot open the store at {path}: {exc}") from None
     return Store(path, conn)
 

@@ -146,6 +146,11 @@ def _parse(data: bytes, path: Path, models: Mapping[str, ModelInfo]) -> list[_Ro
         if not any(f.strip() for f in fields):
             continue
         where = f"{name}:{line}"
+        if any("\n" in f or "\r" in f for f in fields):
+            # an open quote swallows the rows after it into one field: never import that silently
+            problems.append(f"{where}: a quoted field runs on to line {reader.line_num} (a quote left open?); "
+                            "a note must fit on one line")
+            continue
         if len(fields) > len(columns):
             problems.append(f"{where}: {len(fields)} fields but the header has {len(columns)}"
                             " (quote a note that contains a comma)")
