@@ -21,7 +21,6 @@ def run_history(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from workbench.catalog import format_usd
     from workbench.store.db import open_store
     from workbench.store.history import get_run_detail, list_runs
 
@@ -59,19 +58,34 @@ def run_history(args: argparse.Namespace) -> int:
         if run.blind and not run.revealed:
             models = f"blind: {models}"
         table.add_row(str(run.id), run.created_at[5:16].replace("T", " "), Text(sanitize(run.task or "—")),
-                      f"{run.scored}/{run.answers}", format_usd(run.cost_usd) + (" + ?" if run.cost_unknown else ""),
+                      f"{run.scored}/{run.answers}", _cost_text(run),
                       Text(sanitize(models)), Text(sanitize(run.prompt)))
     console.print(table)
     console.print("[dim]`workbench history --show RUN` prints a run; `--open RUN` opens it in the app to score.[/]")
     return 0
 
 
+def _hidden(run) -> bool:
+    """A blind run not yet revealed: its cost would price the models taking part."""
+    return bool(run.blind and not run.revealed)
+
+
+def _cost_text(run) -> str:
+    from workbench.catalog import format_usd
+
+    if _hidden(run):
+        return "hidden"
+    return format_usd(run.cost_usd) + (" + ?" if run.cost_unknown else "")
+
+
 def _summary_json(run) -> dict:
-    # cost as a string: a Decimal, exact
+    # cost as a string: a Decimal, exact; null while a blind run is not revealed
+    hidden = _hidden(run)
     return {"run_id": run.id, "created_at": run.created_at, "task": run.task, "suite": run.suite,
             "source": run.source, "blind": run.blind, "revealed": run.revealed, "models": list(run.models),
-            "answers": run.answers, "scored": run.scored, "cost_usd": format(run.cost_usd, "f"),
-            "cost_unknown": run.cost_unknown, "prompt": run.prompt}
+            "answers": run.answers, "scored": run.scored,
+            "cost_usd": None if hidden else format(run.cost_usd, "f"),
+            "cost_unknown": None if hidden else run.cost_unknown, "prompt": run.prompt}
 
 
 def _show(detail, *, as_json: bool) -> None:
@@ -87,6 +101,8 @@ def _show(detail, *, as_json: bool) -> None:
     def who(answer) -> str:
         return f"Model {answer.blind_label or '?'}" if hidden else answer.model_name
 
+    models = [ModelInfo(id=a.model_id, provider=a.provider, name=a.model_name, upstream=a.model_id)
+              for a in detail.answers]
     if as_json:
         print(json.dumps({
             "run_id": run.id, "created_at": run.created_at, "prompt": run.prompt, "system": run.system,
@@ -95,12 +111,13 @@ def _show(detail, *, as_json: bool) -> None:
             "answers": [{"answer_id": a.id, "model": None if hidden else a.model_id, "label": who(a),
                          "status": a.status, "text": a.text,
                          "score": (detail.scores[a.id].score if a.id in detail.scores else None),
-                         "cost_usd": None if a.cost_usd is None else format(a.cost_usd, "f")}
+                         # hidden until the reveal: with the public prices a cost names the model
+                         "cost_usd": None if hidden or a.cost_usd is None else format(a.cost_usd, "f"),
+                         "error": None if not a.error_message else
+                         (redact(a.error_message, models, who(a)) if hidden else a.error_message)}
                         for a in detail.answers],
         }, indent=2))
         return
-    models = [ModelInfo(id=a.model_id, provider=a.provider, name=a.model_name, upstream=a.model_id)
-              for a in detail.answers]
     console = Console()
     console.print(f"[bold]Run {run.id}[/] · {run.created_at[:19].replace('T', ' ')} UTC"
                   + (f" · task {escape(sanitize(run.task))}" if run.task else "")

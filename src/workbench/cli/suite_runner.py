@@ -16,7 +16,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from workbench.blinding import blind_labels, shuffled
+from workbench.blinding import blind_labels, redact, shuffled
 from workbench.config import Settings
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, RunRecord
 from workbench.providers.http import make_client
@@ -48,7 +48,9 @@ class SuiteRunner:
     def update(self, progress: Progress, steps: list[Step]) -> None:
         """Refresh spend and the estimate of the rest from the store."""
         self.estimate_text = estimate_remaining_cost(self.store, self.suite, self.models, steps, self.counter).text()
-        self.view.set_totals(progress, money(progress.spend_known_usd, progress.spend_unknown), self.estimate_text)
+        # a blind session's spend after each step would price the step's models (one, when resumed)
+        spend = "hidden (blind)" if self.session.blind else money(progress.spend_known_usd, progress.spend_unknown)
+        self.view.set_totals(progress, spend, self.estimate_text)
 
     async def run(self, steps: list[Step]) -> None:
         """Ask every step in order."""
@@ -135,6 +137,10 @@ class SuiteView:
     def set_totals(self, progress: Progress, spend: str, estimate: str) -> None:
         """Spend so far and the estimate of the rest, after each step."""
         self.progress, self.spend, self.estimate = progress, spend, estimate
+        if self.session.blind:
+            # beside the letters of a step, what is left prices the models still to ask (one, when
+            # a step resumes): the whole estimate is said once, before any letter is shown
+            self.estimate = "hidden (blind)"
 
     def _where(self, task_id: str, repeat: int) -> str:
         index = [t.id for t in self.suite.tasks].index(task_id) + 1
@@ -145,6 +151,11 @@ class SuiteView:
         if self.session.blind:
             return f"Model {self.labels.get(result.model.id, '?')}"
         return sanitize(result.model.id)
+
+    def _error(self, result: AnswerResult) -> str:
+        message = result.error.message if result.error is not None else ""
+        # a provider's error often names the model ("model `glm-5` does not exist")
+        return redact(message, self.models, self._name(result)) if self.session.blind else message
 
     def step_started(self, state, results: list[AnswerResult], labels: dict[str, str]) -> None:
         """A step's models start streaming."""
@@ -162,9 +173,10 @@ class SuiteView:
     def step_finished(self, state, results: list[AnswerResult], labels: dict[str, str]) -> None:
         """A step ended: one line per step, with each model's status and meter."""
         parts = []
+        blind = self.session.blind
         for r in results:
-            error = f" ({sanitize(r.error.message)})" if r.error is not None else ""
-            parts.append(f"{self._name(r)} {r.status.value}{error} · {meter_line(r)}")
+            error = f" ({sanitize(self._error(r))})" if r.error is not None else ""
+            parts.append(f"{self._name(r)} {r.status.value}{error} · {meter_line(r, blind=blind)}")
         self.line(f"{self._where(state.task_id, state.repeat)} done: " + " | ".join(parts))
         self.current = []
 
@@ -183,7 +195,7 @@ class SuiteView:
         bar.add_row(ProgressBar(total=total, completed=done, width=30), Text(f"{done}/{total} done"))
         rows: list[Any] = [Text(f"{self.suite.id} · {self.title}", style="bold"), bar,
                            Text(f"spent {self.spend} · rest {self.estimate}")]
-        rows += [Text(f"  {self._name(r)}: {meter_line(r)}") for r in self.current]
+        rows += [Text(f"  {self._name(r)}: {meter_line(r, blind=self.session.blind)}") for r in self.current]
         return Group(*rows)
 
     def close(self) -> None:

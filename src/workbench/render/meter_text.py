@@ -44,24 +44,32 @@ def format_seconds(s: float | None) -> str:
     return f"{s:.2f}s" if s < 10 else f"{s:.1f}s"
 
 
-def meter_summary(reading: MeterReading, served: str | None = None, requested: str | None = None) -> str:
-    """One line: tokens, cost, TTFT, rate, elapsed, status."""
+def meter_summary(reading: MeterReading, served: str | None = None, requested: str | None = None, *,
+                  blind: bool = False) -> str:
+    """One line: tokens, cost, TTFT, rate, elapsed, status.
+
+    ``blind``: a blind round not yet revealed. The cost would name the model (prices are
+    public), so would the input count (each vendor's tokenizer counts the same prompt its own
+    way) and the served model: they wait for the reveal; output tokens and timings stay.
+    """
     mark = "" if reading.exact else "~"
-    parts = [f"in {mark}{format_count(reading.input_tokens)}", f"out {mark}{format_count(reading.output_tokens)}"]
+    shown_in = "–" if blind else f"{mark}{format_count(reading.input_tokens)}"
+    parts = [f"in {shown_in}", f"out {mark}{format_count(reading.output_tokens)}"]
     if reading.reasoning_tokens:
         parts[-1] += f" (think {format_count(reading.reasoning_tokens)})"
-    parts.append(format_cost(reading))
+    parts.append("cost hidden" if blind else format_cost(reading))
     parts.append(f"ttft {format_seconds(reading.ttft_s)}")
     if reading.tokens_per_s is not None:
         parts.append(f"{reading.tokens_per_s:.0f} tok/s")
     parts.append(format_seconds(reading.elapsed_s))
     parts.append(reading.status + ("" if reading.exact else " · estimate"))
     line = " · ".join(parts)
-    if served and requested and served != requested:
+    if served and requested and served != requested and not blind:
         line += f" · served by {sanitize(served)}"  # the server's words: untrusted
     return line
 
 
-def meter_line(result: AnswerResult) -> str:
-    """One line of meter figures for an answer, as the app's meter shows them."""
-    return meter_summary(result.reading(), result.served_model, result.model.upstream)
+def meter_line(result: AnswerResult, *, blind: bool = False) -> str:
+    """One line of meter figures for an answer, as the app's meter shows them (``blind``: see
+    ``meter_summary``)."""
+    return meter_summary(result.reading(), result.served_model, result.model.upstream, blind=blind)

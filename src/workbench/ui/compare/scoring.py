@@ -62,6 +62,7 @@ class RoundScoring:
             pane.set_blind(None)
         pairs = [f"{label} = {pane.display_name}" for pane, label in labels.items()]
         self.screen.grid.refresh_tabs()
+        self.screen.update_session_bar()  # the session's cost shows again
         if pairs:
             self.screen.notify("Revealed: " + ", ".join(pairs), title="Blind round scored", timeout=10)
 

@@ -276,7 +276,7 @@ class CompareScreen(Screen):
             totals.add(result)
         self.session_bar.show(suite=self.suite.status_line(), blind=self.scoring.blind_next, round_no=self.round_no, temperature=self.options.temperature,
                               system=self.options.system, known_usd=totals.known_usd, unknown=totals.unknown,
-                              tokens=totals.tokens, exact=totals.exact)
+                              tokens=totals.tokens, exact=totals.exact, cost_hidden=self.scoring.round_blind)
 
     # -- pane messages ----------------------------------------------------------------------
     async def on_answer_pane_retry_requested(self, message: AnswerPane.RetryRequested) -> None:

@@ -53,7 +53,8 @@ class SuiteDriver:
         repeats = self.progress.session.repeats
         if repeats > 1 and self.step is not None:
             where += f" ×{self.step.repeat + 1}/{repeats}"
-        spent = money(progress.spend_known_usd, progress.spend_unknown)
+        # a blind session's spend, step by step, would price the models of each step
+        spent = "hidden" if progress.session.blind else money(progress.spend_known_usd, progress.spend_unknown)
         return f"{self.suite.id} · {where} · spent {spent}" + (f" · rest {self.estimate}" if self.estimate else "")
 
     def _task_number(self) -> int:

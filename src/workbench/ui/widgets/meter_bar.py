@@ -22,8 +22,9 @@ class MeterBar(Widget):
         super().__init__(id=id)
         self.reading: MeterReading | None = None
         self.served_note = ""
-        # In a blind round the price would name the model (the prices are public), so the cost
-        # waits for the reveal; tokens and timings stay, as they are what is being compared.
+        # In a blind round the price would name the model (the prices are public), and so would the
+        # input count (each vendor's tokenizer counts the same prompt its own way): both wait for
+        # the reveal; output tokens and timings stay, as they are what is being compared.
         self.cost_hidden = False
 
     def hide_cost(self, hidden: bool) -> None:
@@ -54,7 +55,7 @@ class MeterBar(Widget):
         if r.reasoning_tokens:
             out += f" (think {format_count(r.reasoning_tokens)})"
         parts = [
-            (f"in {est}{format_count(r.input_tokens)} out {out}", ""),
+            (f"in {'–' if self.cost_hidden else est + format_count(r.input_tokens)} out {out}", ""),
             ("cost hidden" if self.cost_hidden else format_cost(r), "dim italic" if self.cost_hidden else "bold"),
             (f"ttft {format_seconds(r.ttft_s)}", ""),
             (f"{r.tokens_per_s:.0f} t/s" if r.tokens_per_s is not None else "– t/s", ""),

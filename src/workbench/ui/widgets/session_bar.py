@@ -22,9 +22,10 @@ class SessionBar(Widget):
         self.state: tuple = ()
 
     def show(self, *, suite: str = "", blind: bool = False, round_no: int, temperature: float, system: str,
-             known_usd: Decimal, unknown: bool, tokens: int, exact: bool) -> None:
-        """Update the figures (refreshes only when they changed)."""
-        state = (round_no, temperature, system, known_usd, unknown, tokens, exact, blind, suite)
+             known_usd: Decimal, unknown: bool, tokens: int, exact: bool, cost_hidden: bool = False) -> None:
+        """Update the figures (refreshes only when they changed). ``cost_hidden``: a blind round is
+        on screen, whose answers, ending one by one, would each be priced by the total's steps."""
+        state = (round_no, temperature, system, known_usd, unknown, tokens, exact, blind, suite, cost_hidden)
         if state != self.state:
             self.state = state
             self.refresh()
@@ -32,7 +33,7 @@ class SessionBar(Widget):
     def render(self) -> Text:
         if not self.state:
             return Text(" workbench", style="bold")
-        round_no, temperature, system, known, unknown, tokens, exact, blind, suite = self.state
+        round_no, temperature, system, known, unknown, tokens, exact, blind, suite, cost_hidden = self.state
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" workbench", style="bold")
         if blind:
@@ -45,7 +46,9 @@ class SessionBar(Widget):
             first_line = sanitize(system).strip().splitlines()[0] if system.strip() else "none"
             text.append(first_line[:24] + ("…" if len(first_line) > 24 else ""), style="italic")
         text.append(" · total ")
-        cost = format_usd(known) + (" + unknown" if unknown else "")
-        text.append(cost, style="bold")
+        if cost_hidden:
+            text.append("hidden until scored", style="italic")
+        else:
+            text.append(format_usd(known) + (" + unknown" if unknown else ""), style="bold")
         text.append(f" · {'' if exact else '~'}{format_count(tokens)} tok")
         return text
