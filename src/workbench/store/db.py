@@ -31,9 +31,10 @@ def is_damage(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and any(w in str(exc).lower() for w in DAMAGE_WORDS)
 
 
-def damage_message(path: Path, exc: BaseException) -> str:
+def damage_message(path: Path, exc: BaseException, *, opening: bool = False) -> str:
     """One line for a damaged store: which file, what SQLite said, how to recover; nothing was written."""
-    return (f"the store {path} is damaged ({exc}); it was left as it is. Recover what it holds with "
+    what = f"cannot open the store at {path}: it is damaged" if opening else f"the store {path} is damaged"
+    return (f"{what} ({exc}); it was left as it is. Recover what it holds with "
             f"`sqlite3 {path} .recover | sqlite3 recovered.sqlite3`, then put that file in its place")
 
 
@@ -91,7 +92,7 @@ def open_store(path: Path) -> Store:
         _migrate(conn)
     except (sqlite3.Error, OSError) as exc:  # OSError: e.g. the data dir's parent is a file
         if is_damage(exc):
-            raise StoreError(damage_message(path, exc)) from None
+            raise StoreError(damage_message(path, exc, opening=True)) from None
         raise StoreError(f"cannot open the store at {path}: {exc}") from None
     return Store(path, conn)
 
