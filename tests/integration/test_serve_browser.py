@@ -97,6 +97,12 @@ class DevTools:
         raise AssertionError(f"DevTools closed the connection during {method}")
 
 
+def served_url(out: Path) -> str | None:
+    """The URL `workbench serve` printed, token included, once it has."""
+    found = re.search(r"serving the app at (http://127\.0\.0\.1:\d+/\?token=\S+)", out.read_text())
+    return found and found.group(1)
+
+
 def _start_serve(home: Path, config: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "WORKBENCH_HOME": str(home), "WORKBENCH_CONFIG": str(config)}
     with out.open("w") as stdout:
@@ -158,8 +164,7 @@ async def test_serve_shows_the_app_in_headless_chromium(isolated_home, tmp_path,
     try:
         async def run() -> tuple[str, bytes]:
             nonlocal browser
-            url = await _wait_for("serve printed no URL", lambda: re.search(
-                r"serving the app at (http://127\.0\.0\.1:\d+)", serve_out.read_text()), serve, serve_out)
+            url = await _wait_for("serve printed no URL", lambda: served_url(serve_out), serve, serve_out)
             browser = _start_chromium(binary, profile)
             port_file = profile / "DevToolsActivePort"
             port = await _wait_for("no DevTools port", lambda: port_file.is_file() and
@@ -171,7 +176,7 @@ async def test_serve_shows_the_app_in_headless_chromium(isolated_home, tmp_path,
                     tools = DevTools(ws)
                     await tools.call("Page.enable")
                     await tools.call("Page.addScriptToEvaluateOnNewDocument", source=HOOK_TERMINAL)
-                    await tools.call("Page.navigate", url=url.group(1))
+                    await tools.call("Page.navigate", url=url)
                     while True:  # the app paints a few frames; wait for the last piece we check
                         found = await tools.call("Runtime.evaluate", expression=READ_SCREEN, returnByValue=True)
                         screen = found["result"].get("value") or ""
@@ -180,6 +185,9 @@ async def test_serve_shows_the_app_in_headless_chromium(isolated_home, tmp_path,
                         for proc in (serve, browser):
                             assert proc.poll() is None, f"{proc.args[0]} exited; the screen was:\n{screen}"
                         await asyncio.sleep(0.2)
+                    # the token moved into a cookie: it is not left in the address bar
+                    where = await tools.call("Runtime.evaluate", expression="location.href", returnByValue=True)
+                    assert where["result"]["value"] == url.split("?")[0], where
                     shot = await tools.call("Page.captureScreenshot", format="png")
                     # the sessions textual-serve started for this tab, while it is still open
                     sessions.extend(psutil.Process(serve.pid).children(recursive=True))
