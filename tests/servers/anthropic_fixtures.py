@@ -1,6 +1,8 @@
 """Anthropic Messages streams for the tests: captured payloads, builders, and a local server.
 
-The captured streams are PROTOCOLS.md §2 byte for byte, except where noted. The server is
+The captured streams are the SDK's own test fixtures byte for byte (PROTOCOLS.md §2 quotes
+them); ``recorded()`` turns a recording kept one JSON event per line (vercel/ai's
+``*.chunks.txt``) back into the event stream it was read from. The server is
 the OpenAI stub (``openai_stub.py``: real sockets, chunked HTTP/1.1, pauses, stalls, cuts)
 routed at ``POST …/messages`` instead of ``…/chat/completions``; its scripts are the same
 ``SSE``/``Status``/``Hang`` replies, here carrying Anthropic's raw event-stream bytes.
@@ -45,35 +47,93 @@ data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":
 event: message_stop
 data: {"type":"message_stop"}"""
 
-# anthropic-sdk-python tests/fixtures/fable-fallback/stream-a-refusal.sse (trailing spaces inside
-# data lines kept). PROTOCOLS elides parts of the message_delta line ("..." and an `iterations`
-# list); they are filled in here with `stop_sequence: null` and no `iterations`. The capture
-# stops after message_delta; content_block_stop and message_stop are added so it completes.
-THINKING_RESPONSE = (
+# anthropic-sdk-python (009b0353) tests/fixtures/fable-fallback/stream-a-refusal.sse, verbatim:
+# trailing spaces inside data lines, a thinking block with a signature_delta, a text block,
+# then stop_reason "refusal" with stop_details that name no category, and usage repeated in
+# message_delta (with an `iterations` list).
+SDK_REFUSAL_AFTER_THINKING = (
     b'event: message_start\n'
-    b'data: {"type":"message_start","message":{"model":"claude-fable-5","id":"msg_fixture_a_0001",'
-    b'"type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,'
-    b'"stop_details":null,"usage":{"input_tokens":28,"cache_creation_input_tokens":0,'
-    b'"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,'
-    b'"ephemeral_1h_input_tokens":0},"output_tokens":5,"service_tier":"standard",'
-    b'"inference_geo":"global"}}               }\n\n'
+    b'data: {"type":"message_start","message":{"model":"claude-fable-5","id":"msg_fixture_a_0001","typ'
+    b'e":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"stop_detai'
+    b'ls":null,"usage":{"input_tokens":28,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,'
+    b'"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":5'
+    b',"service_tier":"standard","inference_geo":"global"}}               }\n'
+    b'\n'
     b'event: content_block_start\n'
-    b'data: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"",'
-    b'"signature":""}  }\n\n'
+    b'data: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","'
+    b'signature":""}  }\n'
+    b'\n'
+    b'event: ping\n'
+    b'data: {"type": "ping"}\n'
+    b'\n'
     b'event: content_block_delta\n'
-    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta",'
-    b'"thinking":"Simple educ"}             }\n\n'
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Simpl'
+    b'e educ"}             }\n'
+    b'\n'
     b'event: content_block_delta\n'
-    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"signature_delta",'
-    b'"signature":"c3ludGhldGljLXNpZ25hdHVyZS1maXh0dXJlLWEtbm90LWEtcmVhbC1zaWduYXR1cmU="} }\n\n'
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"ation'
+    b'al question about what a solar eclipse is. This is benign general knowledge \xe2\x80\x94 definitions are '
+    b'fine. Also the user called"}          }\n'
+    b'\n'
+    b'event: content_block_delta\n'
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":" me \\'
+    b'"claudius\\" \xe2\x80\x94 I\'m Claude. Minor correction or just roll with it politely."}          }\n'
+    b'\n'
+    b'event: content_block_delta\n'
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":""}   '
+    b'            }\n'
+    b'\n'
+    b'event: content_block_delta\n'
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"c3l'
+    b'udGhldGljLXNpZ25hdHVyZS1maXh0dXJlLWEtbm90LWEtcmVhbC1zaWduYXR1cmU="} }\n'
+    b'\n'
     b'event: content_block_stop\n'
-    b'data: {"type":"content_block_stop","index":0}\n\n'
+    b'data: {"type":"content_block_stop","index":0  }\n'
+    b'\n'
+    b'event: content_block_start\n'
+    b'data: {"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}\n'
+    b'\n'
+    b'event: content_block_delta\n'
+    b'data: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hi"} }\n'
+    b'\n'
+    b'event: content_block_stop\n'
+    b'data: {"type":"content_block_stop","index":1      }\n'
+    b'\n'
     b'event: message_delta\n'
-    b'data: {"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null},'
-    b'"usage":{"input_tokens":28,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,'
-    b'"output_tokens":106,"output_tokens_details":{"thinking_tokens":67}}    }\n\n'
+    b'data: {"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null,"stop_detail'
+    b's":{"type":"refusal","category":null,"explanation":null,"fallback_credit_token":"tok_synthetic_f'
+    b'ixture_a","fallback_has_prefill_claim":true}},"usage":{"input_tokens":28,"cache_creation_input_t'
+    b'okens":0,"cache_read_input_tokens":0,"output_tokens":106,"output_tokens_details":{"thinking_toke'
+    b'ns":67},"iterations":[{"input_tokens":28,"output_tokens":106,"cache_read_input_tokens":0,"cache_'
+    b'creation_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tok'
+    b'ens":0},"type":"message"}]}    }\n'
+    b'\n'
     b'event: message_stop\n'
-    b'data: {"type":"message_stop"}\n\n'
+    b'data: {"type":"message_stop"      }\n'
+    b'\n'
+)
+
+# anthropic-sdk-python (009b0353) tests/lib/streaming/fixtures/refusal_response.txt, verbatim: a
+# refusal before any text, with stop_details' category and explanation.
+SDK_REFUSAL = (
+    b'event: message_start\n'
+    b'data: {"type":"message_start","message":{"id":"msg_01RefusalTestMessage123456789","type":"messag'
+    b'e","role":"assistant","content":[],"model":"claude-opus-4-7","stop_reason":null,"stop_sequence":'
+    b'null,"usage":{"input_tokens":20,"output_tokens":1}}}\n'
+    b'\n'
+    b'event: content_block_start\n'
+    b'data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n'
+    b'\n'
+    b'event: content_block_stop\n'
+    b'data: {"type":"content_block_stop","index":0}\n'
+    b'\n'
+    b'event: message_delta\n'
+    b'data: {"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null,"stop_detail'
+    b's":{"type":"refusal","category":"cyber","explanation":"This request was refused due to policy."}'
+    b'},"usage":{"output_tokens":0}}\n'
+    b'\n'
+    b'event: message_stop\n'
+    b'data: {"type":"message_stop"}\n'
 )
 
 # The official streaming doc's error event (HTTP 529's counterpart inside a stream).
@@ -83,6 +143,14 @@ PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 
 
 # --- builders ------------------------------------------------------------------------------
+
+
+def recorded(lines: str) -> bytes:
+    """One JSON event a line, as Anthropic sent it: `event: <its "type">`, `data: <the line>`."""
+    out = []
+    for line in lines.strip().splitlines():
+        out.append(f"event: {json.loads(line)['type']}\ndata: {line}\n\n".encode())
+    return b"".join(out)
 
 
 def ev(name: str, obj: Any) -> bytes:

@@ -19,7 +19,6 @@ from servers.anthropic_fixtures import (
     MESSAGE_STOP,
     OVERLOADED_EVENT,
     PING,
-    THINKING_RESPONSE,
     AnthropicStub,
     anthropic_error,
     anthropic_stub,  # noqa: F401  (a fixture)
@@ -109,19 +108,6 @@ async def test_bytes_split_mid_line_and_mid_character(anthropic_stub: AnthropicS
     assert usages(events)[0].output_tokens == 9
 
 
-async def test_sdk_thinking_stream(anthropic_stub: AnthropicStub) -> None:
-    # Trailing spaces inside data lines, a signature_delta, usage repeated in message_delta.
-    anthropic_stub.script = SSE([THINKING_RESPONSE])
-    events, err = await run(anthropic_stub)
-    assert err is None
-    assert events == [
-        ServedModel("claude-fable-5"),
-        ReasoningDelta("Simple educ"),
-        UsageReport(input_tokens=28, output_tokens=106, reasoning_tokens=67, cached_input_tokens=0),
-        StreamEnd("refusal"),
-    ]
-
-
 async def test_thinking_block_then_text_block(anthropic_stub: AnthropicStub) -> None:
     anthropic_stub.script = SSE([
         message_start(), block_start(0, "thinking"), thinking_delta("Let me solve"), thinking_delta(" it."),
@@ -153,7 +139,8 @@ async def test_cache_reads_and_writes_are_billable_input(anthropic_stub: Anthrop
                                         cache_creation_input_tokens=1000, cache_read_input_tokens=3000))
     events, err = await run(anthropic_stub)
     assert err is None
-    assert usages(events) == [UsageReport(input_tokens=4020, output_tokens=4, cached_input_tokens=3000)]
+    assert usages(events) == [UsageReport(input_tokens=4020, output_tokens=4, cached_input_tokens=3000,
+                                          cache_write_tokens=1000)]
 
 
 async def test_pings_unknown_events_and_unknown_deltas_are_ignored(anthropic_stub: AnthropicStub) -> None:

@@ -209,26 +209,6 @@ async def test_server_ignoring_alt_sse_sends_one_json_array() -> None:
     assert events[-2:] == [UsageReport(input_tokens=4, output_tokens=2), StreamEnd("STOP")]
 
 
-# --- blocked answers ---------------------------------------------------------------------------
-
-
-BLOCKED_PROMPT = (b'data: {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},"usageMetadata": '
-                  b'{"promptTokenCount": 7,"totalTokenCount": 7}}\r\n\r\n')
-
-
-@pytest.mark.parametrize(("items", "message", "text", "usage"), [
-    ([gchunk(finish="SAFETY", usage={"promptTokenCount": 12, "totalTokenCount": 12})],
-     "no answer: blocked by Gemini's safety filters (finishReason SAFETY)", "", [UsageReport(12, 0)]),
-    ([gchunk("Here is the "), gchunk("licen", finish="RECITATION")],
-     "the answer was cut off: stopped for reciting training data (finishReason RECITATION)", "Here is the licen", []),
-    ([BLOCKED_PROMPT], "Gemini blocked the prompt (blockReason PROHIBITED_CONTENT)", "", [UsageReport(7, 0)]),
-], ids=["safety", "recitation-after-text", "blocked-prompt"])
-async def test_blocked_answers_say_why_and_keep_text_and_usage(items, message: str, text: str, usage) -> None:
-    events, err = await run(reply(items))
-    assert isinstance(err, errors.StreamErrorEvent) and err.message == message
-    assert texts(events) == text and usages(events) == usage
-
-
 # --- errors in the stream ----------------------------------------------------------------------
 
 

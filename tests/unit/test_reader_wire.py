@@ -48,6 +48,9 @@ def test_a_frame_is_its_length_and_the_message() -> None:
     http_status_error(503, "503 busy", __import__("httpx").Headers({"x-should-retry": "false"})),
     errors.StreamCutError("the connection closed mid-stream"),
     errors.DecodeError("not JSON"),
+    errors.StreamErrorEvent("Gemini reported an error mid-stream (INTERNAL): Error"),
+    # a refusal keeps its class, so its kind "refusal" reaches the pane and the store
+    errors.RefusalError("the model refused: I'm sorry, I can't assist with that request."),
 ])
 def test_errors_keep_their_class_status_and_retry_hints(exc: errors.ProviderError) -> None:
     back = decode_error(encode_error(exc))

@@ -6,8 +6,11 @@ The stream is SSE with an ``event:`` name and a matching ``"type"`` in every dat
 ``message_stop``, with ``ping`` anywhere and ``error`` (e.g. ``overloaded_error``) possible
 mid-stream. Anthropic may add event types and says clients must ignore unknown ones, so we do.
 
-Usage is normalised to the convention of ``UsageReport`` (input includes cached input, output
-includes reasoning); see ``_Usage.report`` for how each field maps and what a cost can miss.
+Usage is normalised to the convention of ``UsageReport`` (input includes cache reads and cache
+writes, output includes reasoning); see ``_Usage.report`` for how each field maps.
+
+``stop_reason: "refusal"`` (with ``stop_details`` giving a category and an explanation) ends the
+stream with ``RefusalError`` after the usage: the runner keeps any text that came first.
 """
 
 from __future__ import annotations
@@ -103,18 +106,26 @@ class AnthropicProvider:
         ) as response:
             await reject_html(response, self._key, "an event stream")
             if is_whole_json(response):
-                for event in _whole_message(await response.aread(), self._key):
+                events, refusal = _whole_message(await response.aread(), self._key)
+                for event in events:
                     yield event
+                if refusal is not None:
+                    raise refusal
                 return
             try:
                 async for event in self._events(response, state):
                     yield event
-            except (httpx.HTTPError, errors.ProviderError):
+            except (httpx.HTTPError, errors.ProviderError) as exc:
                 # The answer failed after message_delta: its output count is Anthropic's
                 # "authoritative total used for billing", so the meter keeps exact numbers
                 # for what was paid for even though the answer is interrupted.
-                if state.usage.final:
+                if state.usage.final and not state.reported:
                     yield state.usage.report()
+                refusal = state.refusal_error()
+                if refusal is not None and not isinstance(exc, errors.RefusalError):
+                    # message_delta said "refusal" before the connection failed: that is
+                    # what happened to the answer, the cut only came after.
+                    raise refusal from None
                 raise
 
     async def _status_error(self, response: httpx.Response) -> errors.ProviderError:
@@ -137,6 +148,7 @@ class AnthropicProvider:
                 for event in state.handle(sse):
                     yield event
                 if state.stopped:
+                    _raise_refusal(state)
                     return
         # The body ended without message_stop's blank line (the SDK's own fixture does this):
         # a spec-strict decoder would drop that last event, so end its line and event here.
@@ -149,7 +161,10 @@ class AnthropicProvider:
             for event in events:
                 yield event
             if state.stopped:
+                _raise_refusal(state)
                 return
+        # A refusal whose message_stop never came is still a refusal, not merely a cut.
+        _raise_refusal(state)
         stray = _stray_error(decoder.stray_lines)
         if stray:
             raise errors.StreamErrorEvent(one_line(redact(stray, self._key)))
@@ -169,6 +184,8 @@ class _Usage:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.thinking_tokens: int | None = None
+        #: cache writes with the one-hour lifetime (``cache_creation.ephemeral_1h_input_tokens``)
+        self.write_1h_tokens: int | None = None
         self.seen = False
         #: True once a message_delta carried usage: its output count is the final one.
         self.final = False
@@ -186,17 +203,23 @@ class _Usage:
         thinking = json_count(json_table(usage.get("output_tokens_details")).get("thinking_tokens"))
         if thinking is not None:
             self.thinking_tokens = thinking
+        # The 5-minute/1-hour split rides on message_start; message_delta often repeats only the
+        # total (recorded streams), so a split once seen is kept.
+        write_1h = json_count(json_table(usage.get("cache_creation")).get("ephemeral_1h_input_tokens"))
+        if write_1h is not None:
+            self.write_1h_tokens = write_1h
 
     def report(self) -> UsageReport:
         """The usage in our convention (PROTOCOLS §10).
 
         Anthropic's ``input_tokens`` excludes the cache, so billable input is
-        ``input_tokens + cache_creation_input_tokens + cache_read_input_tokens``, and cached
-        input is the cache reads (billed at about 0.1× input: ``Prices.cached_input_per_m``).
-        Cache writes cost a premium (1.25× input for the 5-minute cache, 2× for the 1-hour one)
-        that ``Prices`` (input, cached input, output per million) cannot express: we count them
-        as ordinary input, so a cost with cache writes is low by that premium. Output is taken
-        as reported; it includes thinking tokens, as our convention wants.
+        ``input_tokens + cache_creation_input_tokens + cache_read_input_tokens``: input_tokens
+        includes both cache reads and cache writes. Cached input is the cache reads (billed at
+        about 0.1× input). Cache writes, which cost a premium (1.25× input for the 5-minute
+        cache, 2× for the 1-hour one), are ``cache_write_tokens`` (``cache_creation_input_tokens``),
+        of which ``cache_write_1h_tokens`` from ``cache_creation.ephemeral_1h_input_tokens``; the
+        5-minute part is the rest. Output is taken as reported; it includes thinking tokens, as
+        our convention wants.
         """
         counts = self.counts
         base = counts.get("input_tokens")
@@ -204,11 +227,15 @@ class _Usage:
         read = counts.get("cache_read_input_tokens", 0)
         # Unknown stays unknown (None), unless the cache fields alone say what was sent.
         total_input = None if base is None and not (created or read) else (base or 0) + created + read
+        # The split cannot exceed the total it splits (a stale message_start value, say).
+        write_1h = min(self.write_1h_tokens or 0, created)
         return UsageReport(
             input_tokens=total_input,
             output_tokens=counts.get("output_tokens", 0),
             reasoning_tokens=self.thinking_tokens,
             cached_input_tokens=read,
+            cache_write_tokens=created,
+            cache_write_1h_tokens=write_1h,
         )
 
 
@@ -220,8 +247,12 @@ class _MessageState:
         self.usage = _Usage()
         self.served: str | None = None
         self.stop_reason: str | None = None
+        #: ``delta.stop_details`` of a refusal: its category and explanation
+        self.stop_details: dict[str, Any] = {}
         self.stopped = False
         self.dispatched = False
+        #: the usage report has been yielded (a refusal raises after it: not twice)
+        self.reported = False
 
     def handle(self, sse: SSEEvent) -> list[StreamEvent]:
         """The events for one SSE event (raises ``StreamErrorEvent`` on an ``error`` event)."""
@@ -272,18 +303,48 @@ class _MessageState:
                 delta.get("thinking"),
             )
         if kind == "message_delta":
-            stop = json_table(obj.get("delta")).get("stop_reason")
+            delta = json_table(obj.get("delta"))
+            stop = delta.get("stop_reason")
             if isinstance(stop, str) and stop:
                 self.stop_reason = stop
+            if isinstance(delta.get("stop_details"), dict):
+                self.stop_details = delta["stop_details"]
             self.usage.update(obj.get("usage"), final=True)
             return []
         if kind == "message_stop":
             self.stopped = True
             # One report, at the end, with the last (cumulative) numbers.
             report = [self.usage.report()] if self.usage.seen else []
+            self.reported = bool(report)
+            if self.stop_reason == "refusal":
+                # No StreamEnd: once the report is out (the prompt and any output are billed),
+                # the caller raises ``refusal_error()``.
+                return report
             return [*report, StreamEnd(self.stop_reason)]
         # ping, content_block_stop, and event types added after this was written.
         return []
+
+    def refusal_error(self) -> errors.RefusalError | None:
+        """The error for ``stop_reason: "refusal"``, with the category and explanation if sent."""
+        if self.stop_reason != "refusal":
+            return None
+        return _refusal(self.stop_details, self._key)
+
+
+def _raise_refusal(state: _MessageState) -> None:
+    refusal = state.refusal_error()
+    if refusal is not None:
+        raise refusal
+
+
+def _refusal(details: dict[str, Any], key: str | None) -> errors.RefusalError:
+    """`stop_details` `{"type":"refusal","category":"cyber","explanation":"…"}` as one line."""
+    explanation = details.get("explanation")
+    category = details.get("category")
+    said = f": {explanation}" if isinstance(explanation, str) and explanation.strip() else ""
+    where = f"category {category}; " if isinstance(category, str) and category else ""
+    # Redact, then cut to one line: the explanation is the server's text.
+    return errors.RefusalError(one_line(redact(f"the model refused{said} ({where}stop_reason refusal)", key), 300))
 
 
 def _block_text(block_type: Any, text: Any, thinking: Any) -> list[StreamEvent]:
@@ -307,8 +368,9 @@ def _error_event_message(obj: dict[str, Any], key: str | None) -> str:
     return one_line(redact(f"the server reported an error mid-stream: {detail}", key))
 
 
-def _whole_message(body: bytes, key: str | None) -> list[StreamEvent]:
-    """A JSON body in place of a stream: a proxy that ignored `stream: true`, or an error."""
+def _whole_message(body: bytes, key: str | None) -> tuple[list[StreamEvent], errors.RefusalError | None]:
+    """A JSON body in place of a stream (a proxy that ignored `stream: true`, or an error): its
+    events, and the refusal to raise after them, if it was one."""
     try:
         data = json.loads(body)
     except ValueError:
@@ -330,8 +392,12 @@ def _whole_message(body: bytes, key: str | None) -> list[StreamEvent]:
     if usage.seen:
         events.append(usage.report())
     stop = data.get("stop_reason")
+    if stop == "refusal":
+        # The caller yields the events before it raises this (the prompt is billed).
+        details = data.get("stop_details")
+        return events, _refusal(details if isinstance(details, dict) else {}, key)
     events.append(StreamEnd(stop if isinstance(stop, str) else None))
-    return events
+    return events, None
 
 
 def _stray_error(lines: list[str]) -> str | None:

@@ -11,9 +11,16 @@
     ├── ReadTimeoutError          "timeout"       no bytes for ``read_timeout`` seconds
     ├── StreamCutError            "cut_off"       the connection ended before the stream did
     ├── DecodeError               "decode"        a malformed event or non-JSON body
-    └── StreamErrorEvent          "stream_error"  the server sent an error event mid-stream
+    ├── StreamErrorEvent          "stream_error"  the server sent an error event mid-stream
+    └── RefusalError              "refusal"       the model declined to answer, or the
+                                                  provider's filter withheld the answer
 
 Messages are short, one line, and never contain an API key or an HTML page.
+
+A refusal is an error, not a normal end, whichever provider says it (Anthropic's
+``stop_reason: "refusal"``, OpenAI's ``refusal`` text or ``content_filter`` finish, Gemini's
+SAFETY finish or blocked prompt): an answer saved as "ok" would be scored as if the model had
+answered. Its message starts with who refused and carries the provider's own reason.
 """
 
 from __future__ import annotations
@@ -80,6 +87,10 @@ class DecodeError(ProviderError):
 
 class StreamErrorEvent(ProviderError):
     kind = "stream_error"
+
+
+class RefusalError(ProviderError):
+    kind = "refusal"
 
 
 def error_for_status(status: int, message: str, retry_after: float | None = None) -> HTTPStatusError:

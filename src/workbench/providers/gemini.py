@@ -5,8 +5,9 @@ Wire facts this adapter is built around:
 * Each SSE ``data:`` is one GenerateContentResponse; there is no ``[DONE]``: the stream is
   complete after a chunk with ``finishReason``, so a stream that ends without one was cut off.
 * Errors can arrive as raw (often pretty-printed) JSON *outside* SSE, mid-stream or as the
-  whole body, sometimes wrapped in a JSON array. A spec-compliant SSE decoder drops those
-  lines, so we read them back from ``SSEDecoder.stray_lines``.
+  whole body, sometimes wrapped in a JSON array, and so can a whole chunk (python-genai's own
+  test stream). A spec-compliant SSE decoder drops those lines, so the decoder hands them back
+  in order (``inline_strays``) and ``_StrayJSON`` joins them into JSON, as python-genai does.
 * ``usageMetadata`` may ride on several chunks; only the last one is complete.
 
 Decisions:
@@ -17,9 +18,9 @@ Decisions:
   *with* ``includeThoughts``, not that every model accepts it, and a model without thinking may
   refuse the whole request. Parts marked ``thought: true`` are still shown as reasoning, and
   thought tokens are always counted (``thoughtsTokenCount``), so cost stays exact.
-* A blocking finish (SAFETY, RECITATION, …) or a blocked prompt is an error, not a normal
-  end: an empty or filter-truncated answer saved as "ok" would be scored as if the model had
-  answered. The usage is reported first (the prompt is billed), and the runner keeps any
+* A filter's finish (SAFETY, RECITATION, …) or a blocked prompt is a ``RefusalError``, not a
+  normal end: an empty or filter-truncated answer saved as "ok" would be scored as if the model
+  had answered. The usage is reported first (the prompt is billed), and the runner keeps any
   partial text (status ``interrupted``).
 """
 
@@ -52,18 +53,26 @@ from workbench.providers.http import (
     request_timeout,
 )
 from workbench.providers.payload import json_count, json_table
-from workbench.providers.sse import SSEDecoder
+from workbench.providers.sse import SSEDecoder, SSEEvent
 from workbench.providers.text import one_line, redact
 
-# Finish reasons that mean "the answer was withheld or cut by a filter", with what to tell the
-# user. Others (STOP, MAX_TOKENS, unknown future ones) end the stream normally.
-BLOCKING_FINISH = {
+# Finish reasons that mean "the answer was withheld or cut by Gemini's filters": a refusal, as
+# Anthropic's stop_reason "refusal" or OpenAI's content_filter (python-genai FinishReason), with
+# what to tell the user. RECITATION is here too: Gemini withholds the rest of the answer on its
+# own policy (quoting a source), which is what OpenAI's content_filter covers as well.
+REFUSAL_FINISH = {
     "SAFETY": "blocked by Gemini's safety filters",
     "RECITATION": "stopped for reciting training data",
     "BLOCKLIST": "blocked for a forbidden term",
     "PROHIBITED_CONTENT": "blocked as prohibited content",
     "SPII": "blocked for sensitive personal information",
     "IMAGE_SAFETY": "blocked by Gemini's image safety filters",
+    "IMAGE_PROHIBITED_CONTENT": "blocked as prohibited image content",
+    "IMAGE_RECITATION": "stopped for reciting a source image",
+}
+# Finish reasons that end the answer abnormally without being a refusal. Others (STOP,
+# MAX_TOKENS, unknown future ones) end the stream normally.
+BLOCKING_FINISH = {
     "LANGUAGE": "stopped: the language is not supported",
 }
 
@@ -160,21 +169,22 @@ class GeminiProvider:
         return exc
 
     async def _events(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
-        decoder = SSEDecoder()
+        # Stray lines come back in order among the events: a chunk sent without `data:` keeps
+        # its place in the answer, and an error outside SSE is raised where it arrives.
+        decoder = SSEDecoder(inline_strays=True)
         state = _StreamState(self._key)
-        strays = _StrayJSON(self._key)
+        strays = _StrayJSON()
         async for raw in response.aiter_bytes():
             for sse in decoder.feed(raw):
-                for event in state.parse(sse.data):
+                for event in _handle(sse, state, strays):
                     yield event
-            strays.check(decoder)
         # Gemini may end on a `data:` line with no blank line after it (or no newline at all);
         # the SSE rules would drop that event, but it is complete JSON and often the one with
         # the finishReason and the final usage, so close it off by hand.
         for sse in decoder.feed(b"\n\n"):
-            for event in state.parse(sse.data, at_eof=True):
+            for event in _handle(sse, state, strays, at_eof=True):
                 yield event
-        strays.check(decoder, at_eof=True)
+        strays.at_eof(self._key)
         for event in state.finish(decoder):
             yield event
 
@@ -197,7 +207,10 @@ class _StreamState:
         self.key = key
         self.served: str | None = None
         self.finish_reason: str | None = None
+        #: the candidate's ``finishMessage``, Gemini's words on why it stopped
+        self.finish_message: str | None = None
         self.block_reason: str | None = None
+        self.block_message: str | None = None
         self.usage: dict[str, Any] | None = None
         self.had_text = False
         self.dispatched = False
@@ -218,6 +231,15 @@ class _StreamState:
             snippet = redact(data, self.key)[:80].replace("\n", " ")
             raise errors.DecodeError(f"malformed event from the server: {snippet!r}") from None
         return self.parse_obj(obj)
+
+    def parse_stray(self, value: Any) -> list[StreamEvent]:
+        """The events of a JSON value that came outside SSE: a chunk, an error, or a list of them."""
+        self.dispatched = True
+        out: list[StreamEvent] = []
+        for obj in value if isinstance(value, list) else [value]:
+            if isinstance(obj, dict):  # other JSON outside SSE is not Gemini's: ignored
+                out += self.parse_obj(obj)
+        return out
 
     def parse_obj(self, obj: Any) -> list[StreamEvent]:
         try:
@@ -256,13 +278,22 @@ class _StreamState:
             reason = candidate.get("finishReason")
             if isinstance(reason, str) and reason:
                 self.finish_reason = reason
-        block = json_table(obj.get("promptFeedback")).get("blockReason")
+            if isinstance(candidate.get("finishMessage"), str):
+                self.finish_message = candidate["finishMessage"]
+        feedback = json_table(obj.get("promptFeedback"))
+        block = feedback.get("blockReason")
         if isinstance(block, str) and block and not candidates:
             self.block_reason = block
+            if isinstance(feedback.get("blockReasonMessage"), str):
+                self.block_message = feedback["blockReasonMessage"]
         usage = obj.get("usageMetadata")
         if isinstance(usage, dict):
             self.usage = usage  # the last one is the complete one (PROTOCOLS §3)
         return out
+
+    def _refusal(self, why: str) -> errors.RefusalError:
+        # Redact, then cut to one line: the block messages are the server's text.
+        return errors.RefusalError(one_line(redact(f"the model refused: {why}", self.key), 300))
 
     def finish(self, decoder: SSEDecoder | None) -> Iterator[StreamEvent]:
         """The closing events once the body has ended; raises if the end was not normal.
@@ -280,11 +311,21 @@ class _StreamState:
         if self.usage is not None:
             yield normalise_usage(self.usage)
         if self.block_reason is not None:
-            raise errors.StreamErrorEvent(f"Gemini blocked the prompt (blockReason {self.block_reason})")
+            said = _said(self.block_message)
+            raise self._refusal(f"Gemini blocked the prompt{said} (blockReason {self.block_reason})")
+        if reason in REFUSAL_FINISH:
+            cut = ", the answer was cut off" if self.had_text else ""
+            said = _said(self.finish_message)
+            raise self._refusal(f"{REFUSAL_FINISH[reason]}{cut}{said} (finishReason {reason})")
         if reason in BLOCKING_FINISH:
             where = "the answer was cut off:" if self.had_text else "no answer:"
             raise errors.StreamErrorEvent(f"{where} {BLOCKING_FINISH[reason]} (finishReason {reason})")
         yield StreamEnd(reason)
+
+
+def _said(message: str | None) -> str:
+    """Gemini's own words on a block (``finishMessage``, ``blockReasonMessage``), if any."""
+    return f": {message.strip()}" if message and message.strip() else ""
 
 
 def normalise_usage(meta: dict[str, Any]) -> UsageReport:
@@ -355,29 +396,64 @@ def _google_error(text: str) -> _GoogleError | None:
         return None
 
 
-class _StrayJSON:
-    """Raw JSON that arrived outside SSE (Gemini's mid-stream errors), read from stray lines.
+def _handle(sse: SSEEvent, state: _StreamState, strays: _StrayJSON, *, at_eof: bool = False) -> list[StreamEvent]:
+    """The events of one decoded item: a `data:` event, or a line that came outside SSE."""
+    if not sse.stray:
+        return state.parse(sse.data, at_eof=at_eof)
+    obj = strays.feed(sse.data)
+    return [] if obj is _INCOMPLETE else state.parse_stray(obj)
 
-    Like python-genai's reader, lines are joined until they parse; a body too long to keep
-    (the decoder keeps a few lines only) still yields its `"message"` by pattern.
+
+_INCOMPLETE = object()
+
+
+class _StrayJSON:
+    """JSON that arrived outside SSE, put back together from its lines.
+
+    Gemini sends errors as raw, often pretty-printed JSON mid-stream, and may send a whole chunk
+    without `data:` (python-genai's own test stream: a chunk with the text "test", then a 500
+    INTERNAL error). Like python-genai's reader (``_iter_response_stream``), lines that start a
+    JSON value are joined until they parse, and the value is then read like a `data:` event. A
+    value too long to keep still yields its `"message"` by pattern at the end.
     """
 
-    def __init__(self, key: str | None) -> None:
-        self.key = key
-        self.seen = 0
+    MAX_CHARS = 1024 * 1024
 
-    def check(self, decoder: SSEDecoder, *, at_eof: bool = False) -> None:
-        lines = decoder.stray_lines
-        if len(lines) == self.seen and not at_eof:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.size = 0
+        self.depth = 0
+
+    def feed(self, line: str) -> Any:
+        """The JSON value this line completes, or ``_INCOMPLETE``."""
+        if not self.lines and not line.lstrip().startswith(("{", "[")):
+            return _INCOMPLETE  # a proxy's text, not JSON: the decoder keeps it for diagnosis
+        if self.size < self.MAX_CHARS:
+            self.lines.append(line)
+            self.size += len(line)
+        # Brackets counted as python-genai does (strings not skipped), only to decide when a
+        # parse is worth trying; the parse itself decides. A bracket inside a string can keep
+        # the count above zero, so a line that may close the value (a one-line value, or a
+        # pretty-printed one's last line) is tried too: a few parses per value, not one per line.
+        self.depth += line.count("{") + line.count("[") - line.count("}") - line.count("]")
+        closes = line.rstrip().endswith(("}", "]")) and (len(self.lines) == 1 or line[:1] in ("}", "]"))
+        if (self.depth > 0 and not closes) or self.size >= self.MAX_CHARS:
+            return _INCOMPLETE
+        try:
+            value = json.loads("\n".join(self.lines))
+        except ValueError:
+            return _INCOMPLETE  # a bracket inside a string: wait for more lines
+        self.lines, self.size, self.depth = [], 0, 0
+        return value
+
+    def at_eof(self, key: str | None) -> None:
+        """Raise the error of a value the body ended inside, if its message can be read."""
+        text = "\n".join(self.lines)
+        if not text:
             return
-        self.seen = len(lines)
-        text = "\n".join(lines).strip()
-        start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
-        if start < 0:
-            return
-        google = _google_error(text[start:])
+        google = _google_error(text)
         message = google.message if google else None
-        if message is None and at_eof:
+        if message is None:
             found = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
             if found:
                 try:
@@ -385,7 +461,7 @@ class _StrayJSON:
                 except ValueError:
                     message = found.group(1)
         if message is not None:
-            raise _mid_stream_error(message, google, self.key)
+            raise _mid_stream_error(message, google, key)
 
 
 def _mid_stream_error(message: str, google: _GoogleError | None, key: str | None) -> errors.StreamErrorEvent:

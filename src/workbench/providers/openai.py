@@ -1,10 +1,16 @@
 """OpenAI-compatible chat completions, streamed (the gateway of the notes, OpenRouter,
-DeepSeek, Ollama's /v1, llama.cpp, vLLM, LM Studio)."""
+DeepSeek, xAI, Ollama's /v1, llama.cpp, vLLM, LM Studio).
+
+Usage is normalised to ``UsageReport``'s convention (output includes reasoning): see ``_usage``
+for the vendors whose ``completion_tokens`` leave reasoning out. A refusal (OpenAI's structured
+``refusal`` text, or a ``content_filter`` finish) ends the stream with ``RefusalError`` once the
+usage has arrived, so the meter still bills the prompt.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -114,6 +120,10 @@ class OpenAIProvider:
                     yield event
             if state.done:
                 break
+        refusal = state.refusal_error(self._key)
+        if refusal is not None:
+            # Checked before the cut: a refusal cut short is still the answer the user needs.
+            raise refusal
         if state.done or state.finish_reason is not None:
             yield StreamEnd(state.finish_reason)
             return
@@ -127,23 +137,29 @@ class OpenAIProvider:
             raise errors.DecodeError(f"the server sent text that is not an event stream: {first!r}")
         raise errors.StreamCutError("the stream ended before it was complete (no finish reason, no [DONE])")
 
-    def _whole_response(self, body: bytes) -> list[StreamEvent]:
-        """A server that ignored `stream: true` and sent one JSON completion."""
+    def _whole_response(self, body: bytes) -> Iterator[StreamEvent]:
+        """A server that ignored `stream: true` and sent one JSON completion.
+
+        A generator, so the usage is yielded before a refusal raises (the prompt is billed).
+        """
         state = _ChunkState()
         try:
             data = json.loads(body, parse_float=Decimal)
         except ValueError:
             raise errors.DecodeError("the server sent a body that is neither SSE nor JSON") from None
-        events = list(state.parse_obj(data, self._key))
+        yield from state.parse_obj(data, self._key)
         choices = data.get("choices") if isinstance(data, dict) else None
         if choices and isinstance(choices[0], dict):
             message = json_table(choices[0].get("message"))
             if isinstance(message.get("reasoning_content") or message.get("reasoning"), str):
-                events.append(ReasoningDelta(message.get("reasoning_content") or message.get("reasoning")))
+                yield ReasoningDelta(message.get("reasoning_content") or message.get("reasoning"))
             if isinstance(message.get("content"), str):
-                events.append(TextDelta(message["content"]))
-        events.append(StreamEnd(state.finish_reason))
-        return events
+                yield TextDelta(message["content"])
+            state.add_refusal(message.get("refusal"))
+        refusal = state.refusal_error(self._key)
+        if refusal is not None:
+            raise refusal
+        yield StreamEnd(state.finish_reason)
 
 
 class _ChunkState:
@@ -153,6 +169,23 @@ class _ChunkState:
         self.served: str | None = None
         self.finish_reason: str | None = None
         self.done = False
+        #: pieces of OpenAI's structured refusal (``delta.refusal``), in place of an answer
+        self.refusal: list[str] = []
+
+    def add_refusal(self, piece: Any) -> None:
+        """Keep a piece of refusal text (the first chunk carries an empty one: not a refusal)."""
+        if isinstance(piece, str) and piece:
+            self.refusal.append(piece)
+
+    def refusal_error(self, key: str | None) -> errors.RefusalError | None:
+        """The error for a refused answer, once the stream has ended; None if there was none."""
+        said = "".join(self.refusal).strip()
+        if said:
+            return errors.RefusalError(one_line(redact(f"the model refused: {said}", key)))
+        if self.finish_reason == "content_filter":
+            return errors.RefusalError(
+                "the model refused: the provider's content filter withheld the answer (finish_reason content_filter)")
+        return None
 
     def parse(self, data: str, key: str | None) -> list[StreamEvent]:
         try:
@@ -196,6 +229,7 @@ class _ChunkState:
             content = delta.get("content")
             if isinstance(content, str) and content:
                 out.append(TextDelta(content))
+            self.add_refusal(delta.get("refusal"))
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
                 if self.finish_reason == "error":
@@ -207,6 +241,16 @@ class _ChunkState:
 
 
 def _usage(usage: dict[str, Any]) -> UsageReport:
+    """A usage object in our convention: input includes cache hits, output includes reasoning.
+
+    Output is the larger of ``completion_tokens`` and ``total_tokens - prompt_tokens``. Every
+    vendor in the recordings (OpenAI, DeepSeek, OpenRouter, Groq, Alibaba, llama.cpp, xAI: see
+    tests/unit/test_recorded_openai.py) has total = prompt + output, but xAI's
+    ``completion_tokens`` leave the reasoning out (grok-3-mini: prompt 12, completion 1,
+    reasoning 290, total 303) while xAI bills reasoning as output: completion alone would count
+    1 output token for 291 paid. Without a total, a reasoning count above the completion count
+    can only mean the same split, so the two are added.
+    """
     # Odd values (a string count, a details list) are skipped, not fatal: the answer itself
     # arrived fine, and a bad usage object only leaves the meter an estimate.
     details = json_table(usage.get("prompt_tokens_details"))
@@ -217,17 +261,46 @@ def _usage(usage: dict[str, Any]) -> UsageReport:
     if prompt is None and hit is not None and miss is not None:
         prompt = hit + miss  # DeepSeek: prompt_tokens = hit + miss (PROTOCOLS §1.6)
     reasoning = json_count(json_table(usage.get("completion_tokens_details")).get("reasoning_tokens"))
+    completion = max(json_count(usage.get("completion_tokens")) or 0, 0)
+    output = completion
+    total = json_count(usage.get("total_tokens"))
+    if total is not None and prompt is not None and total - prompt > output:
+        output = total - prompt
+    if reasoning is not None and reasoning > output:
+        output = completion + reasoning  # reasoning ≤ output, UsageReport's invariant
     return UsageReport(
         input_tokens=prompt,
-        output_tokens=json_count(usage.get("completion_tokens")) or 0,
+        output_tokens=output,
         reasoning_tokens=reasoning,
         cached_input_tokens=cached,
-        cost_usd=_cost(usage.get("cost")),
+        cost_usd=_cost(usage.get("cost")) or _ticks(usage.get("cost_in_usd_ticks")),
     )
+
+
+# xAI's usage.cost_in_usd_ticks: "the total cost to perform the inference, in
+# 1/10,000,000,000 US dollar" (docs.x.ai). Exact as a Decimal power of ten.
+TICK_EXPONENT = -10
 
 
 def _cost(value: Any) -> str | None:
     """OpenRouter's ``usage.cost`` (credits, 1 credit = 1 US$) as the exact decimal string."""
+    amount = _amount(value)
+    return None if amount is None else format(amount, "f")
+
+
+def _ticks(value: Any) -> str | None:
+    """xAI's ``usage.cost_in_usd_ticks`` (1 tick = 1e-10 US$) as an exact decimal string of US$."""
+    if isinstance(value, str):
+        return None  # a count of ticks is a JSON number; a string is something else
+    amount = _amount(value)
+    if amount is None:
+        return None
+    # normalize() drops the trailing zeros the shift leaves (1466250 ticks → 0.000146625).
+    return format(amount.scaleb(TICK_EXPONENT).normalize(), "f")
+
+
+def _amount(value: Any) -> Decimal | None:
+    """A non-negative finite amount from JSON (floats arrive as Decimal), or None."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         return None
     try:
@@ -236,7 +309,7 @@ def _cost(value: Any) -> str | None:
         return None
     if not amount.is_finite() or amount < 0:
         return None
-    return format(amount, "f")
+    return amount
 
 
 def _stray_error(lines: list[str]) -> str | None:

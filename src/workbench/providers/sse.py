@@ -7,6 +7,10 @@ the end of one read may pair with an LF at the start of the next); ``:`` lines a
 ``data`` lines join with ``\\n``; an event with no data is not dispatched; an event cut off by
 the end of the stream is not dispatched. Lines are decoded whole, so a multibyte character split
 across network reads is never broken.
+
+Lines that are not SSE fields (a raw JSON error, a proxy's text) are kept in ``stray_lines``;
+with ``inline_strays=True`` they are also returned in order among the events, as ``SSEEvent``s
+with ``stray=True``, for a provider (Gemini) whose server sends JSON outside SSE mid-stream.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ class SSEEvent:
     event: str
     data: str
     id: str = ""
+    #: a line that is not an SSE field, as it came (only with ``inline_strays=True``)
+    stray: bool = False
 
 
 class SSEDecoder:
     """Incremental decoder: ``feed(bytes)`` returns the events completed by those bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, inline_strays: bool = False) -> None:
+        self._inline_strays = inline_strays
         self._buffer = bytearray()
         self._started = False
         self._pending_cr = False
@@ -111,8 +118,11 @@ class SSEDecoder:
                 self._last_id = value
         elif name == "retry":
             pass
-        elif len(self.stray_lines) < MAX_STRAY_LINES:
-            self.stray_lines.append(line)
+        else:
+            if len(self.stray_lines) < MAX_STRAY_LINES:
+                self.stray_lines.append(line)
+            if self._inline_strays:
+                return SSEEvent("", line, stray=True)
         return None
 
     def _dispatch(self) -> SSEEvent | None:
