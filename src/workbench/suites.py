@@ -333,9 +333,11 @@ def _unreadable_hint(suite_id: str, unreadable: list[str]) -> str:
             text = ""
         if path.stem == suite_id or declares.search(text):
             return f"; note: {problem}"
+    if len(unreadable) == 1:  # it may hold the suite asked for
+        return f"; note: {unreadable[0]}"
     if not unreadable:
         return ""
-    return f"; note: {len(unreadable)} suite file(s) in {folder} could not be read (`workbench suite list` says why)"
+    return f"; note: {len(unreadable)} suite files in {folder} could not be read (`workbench suite list` says why)"
 
 
 # --- cost of the rest ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ def row_id(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an id (a whole number)") from None
+        raise argparse.ArgumentTypeError(f"invalid int value: {value!r} is not an id (a whole number)") from None
     if not 1 <= number <= MAX_ROW_ID:
         raise argparse.ArgumentTypeError(f"{value} is not an id: ids run from 1 to {MAX_ROW_ID}")
     return number
