@@ -54,16 +54,35 @@ def key_status(provider: ProviderConfig) -> str:
 
 @dataclass(frozen=True)
 class Cost:
-    """A cost split by part; a part whose price is unknown is None, never zero."""
+    """A cost split by part; a part whose price is unknown is None, never zero.
+
+    ``input_usd`` is the uncached input (and the cached input where no cached price is known),
+    ``cached_input_usd`` the cache reads at the cached price, ``cache_write_usd`` the tokens
+    written to the prompt cache, ``output_usd`` the output (reasoning included).
+    """
 
     input_usd: Decimal | None
     output_usd: Decimal | None
     cached_input_usd: Decimal | None = Decimal(0)
+    cache_write_usd: Decimal | None = Decimal(0)
+
+    def _parts(self) -> tuple[tuple[str, Decimal | None], ...]:
+        return (("input", self.input_usd), ("output", self.output_usd),
+                ("cached input", self.cached_input_usd), ("cache write", self.cache_write_usd))
 
     @property
     def total_usd(self) -> Decimal | None:
         """The whole cost, or None when any part is unknown."""
-        parts = (self.input_usd, self.output_usd, self.cached_input_usd)
+        parts = [p for _, p in self._parts()]
+        if any(p is None for p in parts):
+            return None
+        return sum(parts, Decimal(0))  # type: ignore[arg-type]
+
+    @property
+    def all_input_usd(self) -> Decimal | None:
+        """Every input token's cost (uncached, cache reads, cache writes), or None if a part is
+        unknown: with ``output_usd`` it makes the total."""
+        parts = (self.input_usd, self.cached_input_usd, self.cache_write_usd)
         if any(p is None for p in parts):
             return None
         return sum(parts, Decimal(0))  # type: ignore[arg-type]
@@ -71,29 +90,47 @@ class Cost:
     @property
     def known_usd(self) -> Decimal:
         """The sum of the parts whose price is known."""
-        return sum((p for p in (self.input_usd, self.output_usd, self.cached_input_usd) if p is not None), Decimal(0))
+        return sum((p for _, p in self._parts() if p is not None), Decimal(0))
 
     @property
     def unknown_parts(self) -> list[str]:
         """Names of the parts whose price is unknown."""
-        names = ("input", "output", "cached input")
-        parts = (self.input_usd, self.output_usd, self.cached_input_usd)
-        return [n for n, p in zip(names, parts) if p is None]
+        return [name for name, p in self._parts() if p is None]
 
 
-def cost_of(prices: Prices, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> Cost:
-    """Cost of a usage: input × input price + output × output price (+ cached input).
+def cost_of(prices: Prices, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0,
+            cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0) -> Cost:
+    """Cost of a usage: input × input price + output × output price (+ cache reads and writes).
 
-    ``input_tokens`` includes cached tokens (the OpenAI convention); cached ones are billed at
-    the cached price where one is given, else at the input price.
+    ``input_tokens`` includes cache reads (``cached_input_tokens``) and cache writes
+    (``cache_write_tokens``, of which ``cache_write_1h_tokens`` went to the 1-hour cache), as
+    ``UsageReport`` has them. Cache reads are billed at the cached price where one is given,
+    else at the input price; cache writes at the cache-write price, else at Anthropic's
+    multipliers of the input price (``Prices.cache_write_price``). Past a tiered model's
+    threshold every part is billed at its above-threshold price (``Prices.tier_for``).
     """
-    uncached = max(0, input_tokens - cached_input_tokens) if prices.cached_input_per_m is not None else input_tokens
-    cached_price = prices.cached_input_per_m
+    flat = prices.tier_for(input_tokens)
+    # Counts that do not add up (more reads and writes than input) are clamped, never negative.
+    writes = max(0, min(cache_write_tokens, input_tokens))
+    writes_1h = max(0, min(cache_write_1h_tokens, writes))
+    cached = max(0, min(cached_input_tokens, input_tokens - writes))
+    uncached = input_tokens - writes - cached
+    if flat.cached_input_per_m is None:
+        uncached, cached_part = uncached + cached, Decimal(0)
+    else:
+        cached_part = _part(cached, flat.cached_input_per_m)
+    write_part = _sum(_part(writes - writes_1h, flat.cache_write_price()),
+                      _part(writes_1h, flat.cache_write_price(one_hour=True)))
     return Cost(
-        input_usd=_part(uncached, prices.input_per_m),
-        output_usd=_part(output_tokens, prices.output_per_m),
-        cached_input_usd=_part(cached_input_tokens, cached_price) if cached_price is not None else Decimal(0),
+        input_usd=_part(uncached, flat.input_per_m),
+        output_usd=_part(output_tokens, flat.output_per_m),
+        cached_input_usd=cached_part,
+        cache_write_usd=write_part,
     )
+
+
+def _sum(*parts: Decimal | None) -> Decimal | None:
+    return None if any(p is None for p in parts) else sum(parts, Decimal(0))  # type: ignore[arg-type]
 
 
 def _part(tokens: int, price_per_m: Decimal | None) -> Decimal | None:

@@ -24,7 +24,14 @@ from workbench.domain import (
     RoutingPolicy,
     UiSettings,
 )
-from workbench.prices import PriceRecordError, apply_imported, explicit_price_keys, load_record
+from workbench.prices import (
+    MAX_PRICE_PER_M,
+    TIER_FIELDS,
+    PriceRecordError,
+    apply_imported,
+    explicit_price_keys,
+    load_record,
+)
 
 BUILTIN_NAME = "<built-in catalog>"
 
@@ -34,6 +41,7 @@ _PROVIDER_KEYS = {
 }
 _MODEL_KEYS = {
     "id", "provider", "name", "model", "input_per_m", "output_per_m", "cached_input_per_m",
+    "cache_write_per_m", "above_tokens", *TIER_FIELDS,
     "routed", "vendor", "archetype", "id_published", "temperature",
 }
 _TOP_KEYS = {"providers", "models", "defaults", "ui", "keys", "routing"}
@@ -124,6 +132,8 @@ def _parse_toml_text(text: str, file: str | Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(file, "", f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(file, "", "not valid TOML: nested too deeply to read") from None
 
 
 def _merge(data: dict[str, Any], file: str | Path, providers: dict, models: dict, raw: dict[str, dict]) -> None:
@@ -218,11 +228,7 @@ def _parse_model(i: int, table: Any, file: str | Path) -> ModelInfo:
         provider=_req_str(table, "provider", where, file),
         name=_opt(table, "name", str, where, file) or model_id,
         upstream=_opt(table, "model", str, where, file) or model_id,
-        prices=Prices(
-            input_per_m=_price(table, "input_per_m", where, file),
-            output_per_m=_price(table, "output_per_m", where, file),
-            cached_input_per_m=_price(table, "cached_input_per_m", where, file),
-        ),
+        prices=_prices(table, where, file),
         routed=bool(_opt(table, "routed", bool, where, file) or False),
         vendor=_opt(table, "vendor", str, where, file),
         archetype=_opt(table, "archetype", str, where, file),
@@ -320,6 +326,28 @@ def _opt(table: dict, key: str, types: Any, where: str, file: str | Path) -> Any
     return value
 
 
+def _prices(table: dict, where: str, file: str | Path) -> Prices:
+    """The price keys of a ``[[models]]`` table: the flat ones, and a tier past ``above_tokens``."""
+    above = _opt(table, "above_tokens", int, where, file)
+    if above is not None and above <= 0:
+        raise ConfigError(file, f"{where}.above_tokens", "must be a whole number of input tokens > 0")
+    tier = {key: _price(table, key, where, file) for key in TIER_FIELDS}
+    given = [key for key, value in tier.items() if value is not None]
+    if given and above is None:
+        raise ConfigError(file, f"{where}.{given[0]}", "needs above_tokens: the input size past which it applies")
+    if above is not None and not given:
+        raise ConfigError(file, f"{where}.above_tokens",
+                          "needs the prices past it, e.g. input_above_per_m and output_above_per_m")
+    return Prices(
+        input_per_m=_price(table, "input_per_m", where, file),
+        output_per_m=_price(table, "output_per_m", where, file),
+        cached_input_per_m=_price(table, "cached_input_per_m", where, file),
+        cache_write_per_m=_price(table, "cache_write_per_m", where, file),
+        above_tokens=above,
+        **tier,
+    )
+
+
 def _price(table: dict, key: str, where: str, file: str | Path) -> Decimal | None:
     value = table.get(key)
     if value is None:
@@ -333,6 +361,10 @@ def _price(table: dict, key: str, where: str, file: str | Path) -> Decimal | Non
         raise ConfigError(file, f"{where}.{key}", f"{value!r} is not a number") from None
     if not price.is_finite() or price < 0:
         raise ConfigError(file, f"{where}.{key}", "must be a number ≥ 0")
+    if price > MAX_PRICE_PER_M:
+        # a typo (a per-token price times a million twice?) that would print 400-digit dollars
+        raise ConfigError(file, f"{where}.{key}",
+                          f"{value!r} US$ per million tokens is above {MAX_PRICE_PER_M:,}: not a believable price")
     return price
 
 

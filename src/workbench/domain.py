@@ -10,13 +10,54 @@ from typing import Any
 PROVIDER_KINDS = ("openai", "anthropic", "gemini", "ollama")
 
 
+#: Anthropic's published prompt-cache multipliers of the input price: a write to the 5-minute
+#: cache costs 1.25× the input price, a write to the 1-hour cache 2×. They price cache writes
+#: where no cache-write price is known (``Prices.cache_write_price``).
+CACHE_WRITE_5M_FACTOR = Decimal("1.25")
+CACHE_WRITE_1H_FACTOR = Decimal(2)
+
+
 @dataclass(frozen=True)
 class Prices:
-    """US$ per million tokens; None means the price is not known (never zero by default)."""
+    """US$ per million tokens; None means the price is not known (never zero by default).
+
+    ``cache_write_per_m`` is the price of a token written to a 5-minute prompt cache. Tiered
+    prices (Gemini 2.5 Pro, Claude Sonnet 4 with a 1M context): a request whose input is more
+    than ``above_tokens`` tokens is billed entirely at the ``*_above_per_m`` prices — each one
+    not given is unknown, except the cached and cache-write ones, which follow the same
+    fallbacks as below the threshold (``tier_for``).
+    """
 
     input_per_m: Decimal | None = None
     output_per_m: Decimal | None = None
     cached_input_per_m: Decimal | None = None
+    cache_write_per_m: Decimal | None = None
+    above_tokens: int | None = None
+    input_above_per_m: Decimal | None = None
+    output_above_per_m: Decimal | None = None
+    cached_input_above_per_m: Decimal | None = None
+    cache_write_above_per_m: Decimal | None = None
+
+    def tier_for(self, input_tokens: int) -> Prices:
+        """The flat prices in force for a request with this many input tokens (cache reads and
+        writes included): these prices, or the above-threshold ones past ``above_tokens``."""
+        if self.above_tokens is None or input_tokens <= self.above_tokens:
+            return Prices(self.input_per_m, self.output_per_m, self.cached_input_per_m, self.cache_write_per_m)
+        return Prices(self.input_above_per_m, self.output_above_per_m, self.cached_input_above_per_m,
+                      self.cache_write_above_per_m)
+
+    def cache_write_price(self, one_hour: bool = False) -> Decimal | None:
+        """Per million tokens written to the prompt cache (flat prices, see ``tier_for``).
+
+        A 5-minute write costs ``cache_write_per_m`` where it is known; otherwise, and for
+        1-hour writes always, Anthropic's published multiplier of the input price (1.25× for
+        the 5-minute cache, 2× for the 1-hour one). None when that input price is unknown.
+        """
+        if not one_hour and self.cache_write_per_m is not None:
+            return self.cache_write_per_m
+        if self.input_per_m is None:
+            return None
+        return self.input_per_m * (CACHE_WRITE_1H_FACTOR if one_hour else CACHE_WRITE_5M_FACTOR)
 
 
 @dataclass(frozen=True)
@@ -194,6 +235,7 @@ class AnswerFinal:
     cached_input_tokens: int | None
     tokens_exact: bool
     cost_usd: Decimal | None
+    #: every input token's cost: uncached, cache reads and cache writes (input + output = cost)
     input_cost_usd: Decimal | None
     output_cost_usd: Decimal | None
     reported_cost_usd: Decimal | None
@@ -202,3 +244,11 @@ class AnswerFinal:
     error_kind: str | None = None
     error_message: str | None = None
     http_status: int | None = None
+    #: tokens written to the prompt cache (part of input_tokens), of which the 1-hour ones
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    #: the parts of input_cost_usd spent on cache reads and on cache writes
+    cached_input_cost_usd: Decimal | None = Decimal(0)
+    cache_write_cost_usd: Decimal | None = Decimal(0)
+    #: why the cost is what it is when no usage says so, e.g. "not billed: failed before the answer"
+    billing_note: str | None = None

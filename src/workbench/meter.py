@@ -26,9 +26,25 @@ def clock_source() -> Callable[[], float]:
     return time.monotonic
 
 
+#: A call that failed before any of the answer and that the provider refused or never received
+#: (an HTTP error status, a connection that never opened, a missing key): nothing was billed.
+NOT_BILLED = "not billed: failed before the answer"
+#: A call that failed before any of the answer after the provider took it (a stall, a cut, an
+#: error event, a refusal, a cancel): it may have billed the prompt, and no usage says how much.
+MAYBE_BILLED = "may be billed: failed before the answer, and no usage was reported"
+#: Error kinds (providers/errors.py) of a call refused before the model ran: an HTTP status
+#: (401/403, 404, 429, 5xx, any other), or no connection at all (refused, DNS, TLS).
+_REFUSED_KINDS = frozenset({"auth", "not_found", "rate_limited", "server", "http", "connect"})
+
+
 @dataclass(frozen=True)
 class MeterReading:
-    """A snapshot of a meter, for display and for the store."""
+    """A snapshot of a meter, for display and for the store.
+
+    ``billing`` is set when a call failed before any of its answer and no usage came: then the
+    counts and the cost say what was billed (``NOT_BILLED``: nothing) or that it is unknown
+    (``MAYBE_BILLED``), never an estimate of a charge that may not exist.
+    """
 
     input_tokens: int | None
     output_tokens: int
@@ -42,6 +58,9 @@ class MeterReading:
     elapsed_s: float
     status: str
     counting: str
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    billing: str | None = None
 
 
 def estimate_prompt_tokens(counter: TokenCounter, prompt: str, system: str = "") -> int:
@@ -74,6 +93,7 @@ class Meter:
         self.last_token_at: float | None = None
         self.ended_at: float | None = None
         self.status = "waiting"
+        self._billing: str | None = None  # NOT_BILLED / MAYBE_BILLED, decided by `finish`
 
     def start(self) -> None:
         """The request is being sent."""
@@ -99,10 +119,18 @@ class Meter:
         """Exact counts from the provider."""
         self._usage = usage
 
-    def finish(self, status: str) -> None:
-        """The stream ended with this status."""
+    def finish(self, status: str, error_kind: str | None = None) -> None:
+        """The stream ended with this status (and, for a failure, the error's kind).
+
+        A call that ended without any of its answer and without usage is not charged an
+        estimate: refused before the model ran (``error_kind`` an HTTP status or no
+        connection) it was not billed; otherwise (a stall, a cut, a cancel…) it is unknown.
+        """
         self.ended_at = self._clock()
         self.status = status
+        self._billing = None
+        if status != "ok" and self.first_token_at is None and self._usage is None:
+            self._billing = NOT_BILLED if error_kind in _REFUSED_KINDS else MAYBE_BILLED
 
     @property
     def exact(self) -> bool:
@@ -116,17 +144,19 @@ class Meter:
             self._pending.clear()
         now = self.ended_at if self.ended_at is not None else self._clock()
         usage = self._usage
+        writes = writes_1h = 0
         if usage is not None:
             input_tokens = usage.input_tokens if usage.input_tokens is not None else self._input_estimate
             output_tokens, reasoning, cached = usage.output_tokens, usage.reasoning_tokens, usage.cached_input_tokens
+            writes, writes_1h = usage.cache_write_tokens, usage.cache_write_1h_tokens
+        elif self._billing == NOT_BILLED:
+            input_tokens, output_tokens, reasoning, cached = 0, 0, None, 0
+        elif self._billing == MAYBE_BILLED:
+            # the prompt was sent (its estimate stays), but what of it was billed is unknown
+            input_tokens, output_tokens, reasoning, cached = self._input_estimate, 0, None, 0
         else:
             input_tokens, output_tokens, reasoning, cached = self._input_estimate, self._estimated_output, None, 0
-        reported = None
-        if usage is not None and usage.cost_usd is not None:
-            try:
-                reported = Decimal(usage.cost_usd)
-            except InvalidOperation:
-                reported = None
+        reported = _reported_cost(usage.cost_usd if usage is not None else None)
         sent_at = self.attempt_at if self.attempt_at is not None else self.started_at
         ttft = self.first_token_at - sent_at if self.first_token_at is not None and sent_at is not None else None
         rate = None
@@ -136,20 +166,45 @@ class Meter:
             span = end - self.first_token_at
             if span >= 0.05 and output_tokens > 1:
                 rate = output_tokens / span
+        if self._billing == MAYBE_BILLED:
+            cost = Cost(input_usd=None, output_usd=None)
+        else:
+            cost = cost_of(self.prices, input_tokens or 0, output_tokens, cached, writes, writes_1h)
+        # "not billed" is as certain as a usage report: nothing of the answer, nothing charged
+        exact = self.exact or self._billing == NOT_BILLED
         return MeterReading(
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             reasoning_tokens=reasoning,
             cached_input_tokens=cached,
-            exact=self.exact,
-            cost=cost_of(self.prices, input_tokens or 0, output_tokens, cached),
+            exact=exact,
+            cost=cost,
             reported_cost_usd=reported,
             ttft_s=ttft,
             tokens_per_s=rate,
             elapsed_s=(now - self.started_at) if self.started_at is not None else 0.0,
             status=self.status,
-            counting="provider usage" if self.exact else self.counter.method,
+            counting=self._billing or ("provider usage" if self.exact else self.counter.method),
+            cache_write_tokens=writes,
+            cache_write_1h_tokens=writes_1h,
+            billing=self._billing,
         )
+
+
+#: No one answer costs this much: a provider's figure above it is garbage, not a bill.
+MAX_REPORTED_COST_USD = Decimal(1_000_000)
+
+
+def _reported_cost(value: str | None) -> Decimal | None:
+    """A provider's own cost figure, when it is a sane amount: never NaN, infinite, negative or
+    absurd (it reaches `ask --json`, the store and the screen; a bad one is as good as none)."""
+    if value is None:
+        return None
+    try:
+        reported = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return reported if reported.is_finite() and 0 <= reported <= MAX_REPORTED_COST_USD else None
 
 
 def saved_reading(
@@ -162,8 +217,10 @@ def saved_reading(
     ttft_ms: int | None,
     duration_ms: int | None,
     status: str,
+    billing: str | None = None,
 ) -> MeterReading:
-    """A reading rebuilt from a saved answer (the store keeps the total cost, not its parts)."""
+    """A reading rebuilt from a saved answer (the store keeps the total cost, not its parts);
+    ``billing`` is the answer's saved billing note (``StoredAnswer.billing_note``)."""
     ttft = ttft_ms / 1000 if ttft_ms is not None else None
     elapsed = duration_ms / 1000 if duration_ms is not None else 0.0
     rate = None
@@ -181,5 +238,6 @@ def saved_reading(
         tokens_per_s=rate,
         elapsed_s=elapsed,
         status=status,
-        counting="provider usage" if exact else "saved estimate",
+        counting=billing or ("provider usage" if exact else "saved estimate"),
+        billing=billing,
     )

@@ -6,15 +6,16 @@ per-token decimal strings). Entries are matched to the catalog's models; what ma
 price by price with its source and date, in ``<data dir>/prices.json``. ``load_settings`` lays that
 record over the built-in catalog, but a price the user's own config file sets wins: it was
 written on purpose, an import is a bulk guess. An unknown price in a list never replaces a known
-one, and never becomes 0 (C2: unknown is shown as unknown).
+one, and never becomes 0 (C2: unknown is shown as unknown). A price that cannot be one (not
+finite, or above ``MAX_PRICE_PER_M``) stops the import; a negative one is left unknown, said.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -25,9 +26,18 @@ from typing import Any
 from workbench.domain import ModelInfo
 from workbench.paths import data_dir
 
-# The three prices of a model, named as in the config file (and in the record).
-PRICE_FIELDS = ("input_per_m", "cached_input_per_m", "output_per_m")
+# The prices of a model, named as in the config file (and in the record): the base ones, then
+# those of a tiered model's requests past ``above_tokens`` input tokens (domain.Prices).
+BASE_FIELDS = ("input_per_m", "cached_input_per_m", "cache_write_per_m", "output_per_m")
+TIER_FIELDS = ("input_above_per_m", "cached_input_above_per_m", "cache_write_above_per_m", "output_above_per_m")
+PRICE_FIELDS = BASE_FIELDS + TIER_FIELDS
+# The threshold of a tiered model: a token count, recorded beside its prices.
+THRESHOLD_FIELD = "above_tokens"
+RECORD_FIELDS = PRICE_FIELDS + (THRESHOLD_FIELD,)
 RECORD_VERSION = 1
+#: No text model costs anywhere near this per million tokens (the dearest list at $600/M): a
+#: price above it is a typo or a broken list, and it would print 400-digit dollars in `rank`.
+MAX_PRICE_PER_M = Decimal(10_000)
 # LiteLLM lists embeddings, image and audio models too; only text generation is priced per token
 # the way an answer is. An entry without a mode is kept (older files leave it out).
 _TEXT_MODES = {None, "chat", "completion", "responses"}
@@ -58,13 +68,21 @@ class PriceEntry:
     """One model of a price list, its prices converted to US$ per million tokens."""
 
     name: str
-    prices: dict[str, Decimal | None]
+    prices: dict[str, Decimal | None]  # the three base prices always; the others when the list gives them
     provider: str | None = None  # LiteLLM's litellm_provider; "openrouter" for OpenRouter lists
+    above_tokens: int | None = None  # the threshold of the *_above_per_m prices
+    #: field → ("refuse" or "warn", what is wrong): prices the list gives that cannot be used
+    problems: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:
         """True when at least one price is known."""
-        return any(v is not None for v in self.prices.values())
+        return self.known_count > 0
+
+    @property
+    def known_count(self) -> int:
+        """How many prices are known (of two entries for a model, the fuller one is preferred)."""
+        return sum(v is not None for v in self.prices.values())
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,8 @@ def read_price_list(path: Path) -> PriceList:
         data = json.loads(text, parse_float=Decimal)
     except ValueError as exc:
         raise PriceFileError(f"{path}: not JSON ({exc})") from None
+    except RecursionError:  # json's decoder recurses once per level of nesting
+        raise PriceFileError(f"{path}: not a price list (JSON nested too deeply to read)") from None
     return parse_price_list(data, str(path))
 
 
@@ -124,6 +144,21 @@ def parse_price_list(data: Any, where: str = "price list") -> PriceList:
                          "\"pricing\"}]})")
 
 
+# LiteLLM's keys for each price (per token). DeepSeek's entries name the cache-hit price
+# differently; "cache_creation" is a write to the (5-minute) prompt cache.
+_LITELLM_KEYS = {
+    "input_per_m": ("input_cost_per_token",),
+    "cached_input_per_m": ("cache_read_input_token_cost", "input_cost_per_token_cache_hit"),
+    "cache_write_per_m": ("cache_creation_input_token_cost",),
+    "output_per_m": ("output_cost_per_token",),
+}
+# A tier: "input_cost_per_token_above_200k_tokens" and the like (not "…_above_1hr", the 1-hour
+# cache, nor "…_priority", another service level).
+_LITELLM_TIER = re.compile(r"(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|"
+                           r"cache_creation_input_token_cost)_above_(\d+)k_tokens")
+_TIER_OF = {keys[0]: f.replace("_per_m", "_above_per_m") for f, keys in _LITELLM_KEYS.items()}
+
+
 def _parse_litellm(data: dict) -> PriceList:
     entries, skipped = [], 0
     for name, spec in data.items():
@@ -131,16 +166,34 @@ def _parse_litellm(data: dict) -> PriceList:
         if name == "sample_spec" or not isinstance(spec, dict) or spec.get("mode") not in _TEXT_MODES:
             skipped += 1
             continue
-        # DeepSeek's entries name the cache-hit price differently.
-        cached = spec.get("cache_read_input_token_cost", spec.get("input_cost_per_token_cache_hit"))
-        prices = {
-            "input_per_m": per_million(spec.get("input_cost_per_token")),
-            "cached_input_per_m": per_million(cached),
-            "output_per_m": per_million(spec.get("output_cost_per_token")),
-        }
+        raw: dict[str, tuple[str, Any]] = {}
+        for f, keys in _LITELLM_KEYS.items():
+            key = next((k for k in keys if k in spec), keys[0])
+            if f != "cache_write_per_m" or key in spec:  # the three first prices are always read
+                raw[f] = (key, spec.get(key))
+        tiers = sorted((int(m.group(2)) * 1000, m.group(1), key) for key in spec
+                       if isinstance(key, str) and (m := _LITELLM_TIER.fullmatch(key)))
+        threshold = tiers[0][0] if tiers else None  # one tier is modelled: the first
+        for at, base_key, key in tiers:
+            if at == threshold:
+                raw[_TIER_OF[base_key]] = (key, spec[key])
         provider = spec.get("litellm_provider")
-        entries.append(PriceEntry(str(name), prices, provider if isinstance(provider, str) else None))
+        entries.append(_entry(str(name), raw, provider if isinstance(provider, str) else None, threshold))
     return PriceList("litellm", entries, skipped)
+
+
+def _entry(name: str, raw: dict[str, tuple[str, Any]], provider: str | None,
+           above_tokens: int | None = None) -> PriceEntry:
+    """An entry from field → (the list's key, its per-token value), each value checked."""
+    prices, problems = {}, {}
+    for f, (key, value) in raw.items():
+        prices[f] = per_million(value)
+        problem = price_problem(value)
+        if problem is not None:
+            problems[f] = (problem[0], f"{key} {value} {problem[1]}")
+    if above_tokens is not None and not any(prices.get(f) is not None for f in TIER_FIELDS):
+        above_tokens = None  # a threshold without a known price past it says nothing
+    return PriceEntry(name, prices, provider, above_tokens, problems)
 
 
 def _parse_openrouter(models: list) -> PriceList:
@@ -150,12 +203,14 @@ def _parse_openrouter(models: list) -> PriceList:
             skipped += 1
             continue
         pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
-        prices = {
-            "input_per_m": per_million(pricing.get("prompt")),
-            "cached_input_per_m": per_million(pricing.get("input_cache_read")),
-            "output_per_m": per_million(pricing.get("completion")),
-        }
-        entries.append(PriceEntry(item["id"].strip(), prices, "openrouter"))
+        raw = {"input_per_m": ("prompt", pricing.get("prompt")),
+               "cached_input_per_m": ("input_cache_read", pricing.get("input_cache_read")),
+               "output_per_m": ("completion", pricing.get("completion"))}
+        # "0" is OpenRouter's word for "no such charge" (the model bills no cache writes apart),
+        # not a price at which written tokens would be free: only a charge is read.
+        if per_million(pricing.get("input_cache_write")) or price_problem(pricing.get("input_cache_write")):
+            raw["cache_write_per_m"] = ("input_cache_write", pricing["input_cache_write"])
+        entries.append(_entry(item["id"].strip(), raw, "openrouter"))
     return PriceList("openrouter", entries, skipped)
 
 
@@ -165,18 +220,40 @@ def per_million(value: Any) -> Decimal | None:
     None for anything that is not a known price: absent, not a number, not finite, or negative
     (OpenRouter's "-1" marks a router whose price depends on the model it picks). "0" is free.
     """
+    number = _number(value)
+    if number is None or not number.is_finite() or number < 0:
+        return None
+    # scaleb moves the decimal point: exact, no rounding, no float on the way.
+    return number.scaleb(6).normalize() if number else Decimal(0)
+
+
+def _number(value: Any) -> Decimal | None:
     # bool is an int subclass: `true` is not a price. A float only comes from a caller that
     # parsed without parse_float=Decimal; str() keeps its shortest form rather than its binary tail.
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         return None
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+        return Decimal(value.strip() if isinstance(value, str) else str(value))
     except InvalidOperation:
         return None
-    if not number.is_finite() or number < 0:
+
+
+def price_problem(value: Any) -> tuple[str, str] | None:
+    """("refuse", why) for a per-token number that cannot be a price (not finite, or above
+    ``MAX_PRICE_PER_M`` per million), ("warn", why) for a negative one, None otherwise (a
+    price, or no number at all: absent and non-numbers are plainly unknown)."""
+    number = _number(value)
+    if number is None:
         return None
-    # scaleb moves the decimal point: exact, no rounding, no float on the way.
-    return number.scaleb(6).normalize() if number else Decimal(0)
+    if not number.is_finite():
+        return "refuse", "is not a finite number"
+    if number < 0:
+        return "warn", "is negative (left unknown)"
+    per_m = number.scaleb(6)
+    if per_m > MAX_PRICE_PER_M:
+        shown = f"{per_m:,.2f}" if per_m < 10**9 else f"{per_m:.2e}"  # never 400 digits
+        return "refuse", f"per token is ${shown} per million tokens, above ${MAX_PRICE_PER_M:,}: not a believable price"
+    return None
 
 
 # --- matching entries to the catalog -------------------------------------------------------
@@ -186,13 +263,13 @@ def per_million(value: Any) -> Decimal | None:
 class Change:
     """One price of one model before and after an import."""
 
-    field: str
-    old: Decimal | None
-    imported: Decimal
+    field: str  # a PRICE_FIELDS name, or THRESHOLD_FIELD (then old and imported are token counts)
+    old: Decimal | int | None
+    imported: Decimal | int
     config_wins: bool  # the user's config sets this price: the import is recorded, not in force
 
     @property
-    def new(self) -> Decimal | None:
+    def new(self) -> Decimal | int | None:
         """The price in force after the import."""
         return self.old if self.config_wins else self.imported
 
@@ -219,6 +296,7 @@ class ImportPlan:
     matches: list[ModelMatch] = field(default_factory=list)
     no_price: dict[str, str] = field(default_factory=dict)  # model id → entry with only unknown prices
     not_found: list[str] = field(default_factory=list)  # model ids no entry names
+    warnings: list[str] = field(default_factory=list)  # negative prices of matched entries, left unknown
 
     @property
     def entries_used(self) -> int:
@@ -232,49 +310,84 @@ def _variants(name: str) -> list[tuple[str, int, list[str]]]:
     return [("/".join(parts[i:]), i, parts[:i]) for i in range(len(parts)) if parts[i]]
 
 
+#: The names price lists give a vendor's own API where they differ from the vendor's name
+#: (LiteLLM's litellm_provider): an entry from there is the first-party price.
+_FIRST_PARTY = {
+    "google": {"gemini", "vertex_ai", "vertex_ai-language-models"},
+    "qwen": {"dashscope"}, "alibaba": {"dashscope"}, "zhipu": {"zai", "zhipuai"}, "z.ai": {"zai"},
+    "moonshot": {"moonshot", "moonshotai"}, "mistral": {"mistral", "codestral"}, "xai": {"xai"},
+    "cohere": {"cohere", "cohere_chat"}, "tencent": {"hunyuan", "tencent"},
+}
+
+
+def _first_party(vendor: str | None) -> set[str]:
+    """The provider names whose entries are the vendor's own prices."""
+    if not vendor:
+        return set()
+    name = vendor.strip().lower()
+    return {name, name.replace(" ", "")} | _FIRST_PARTY.get(name, set())
+
+
 def match_entry(model: ModelInfo, price_list: PriceList) -> PriceEntry | None:
     """The entry of the list that best names this model, or None.
 
-    Tried: the upstream id (what the provider is sent), then the catalog id, each with and
-    without vendor prefixes on either side ("openrouter/deepseek/deepseek-r1" ~ "deepseek-r1").
-    Case is ignored. Among several, the best is the one whose prefix or provider names the
-    model's provider or vendor, then the one with the fewest prefixes stripped, then the first.
-    A free (0) price under another provider's prefix is not taken: "ollama/qwen3" is free because
-    it runs locally, which says nothing of what a paid gateway charges for qwen3.
+    Tried: the upstream id, then the catalog id, each with and without vendor prefixes on
+    either side ("openrouter/deepseek/deepseek-r1" ~ "deepseek-r1"), case ignored. Of several:
+    the entry of the provider the model is called through (it bills it), then the vendor's own
+    (``ModelInfo.vendor``), then one a reseller lists under the vendor's name ("gmi/anthropic/…"),
+    then the fewest prefixes stripped, then more known prices (a reseller's entry without a
+    cached price must not beat a fuller one), then the first. A free (0) price under another
+    provider's prefix is not taken: "ollama/qwen3" is free because it runs locally.
     """
-    own = {n.lower() for n in (model.provider, model.vendor or "") if n}
+    via = {model.provider.lower()}
+    vendor = _first_party(model.vendor)
     wanted: dict[str, tuple[int, int]] = {}
     for rank, name in enumerate((model.upstream, model.id)):
         for variant, depth, _ in _variants(name):
             wanted.setdefault(variant, (rank, depth))
     best: tuple | None = None
     for order, entry in enumerate(price_list.entries):
+        provider = {entry.provider.lower()} if entry.provider else set()
         for variant, depth, prefixes in _variants(entry.name):
             hit = wanted.get(variant)
             if hit is None:
                 continue
-            named = set(prefixes) | ({entry.provider.lower()} if entry.provider else set())
-            if depth and not named & own and any(v == 0 for v in entry.prices.values()):
+            named = set(prefixes) | provider
+            if depth and not named & (via | vendor) and any(v == 0 for v in entry.prices.values()):
                 continue
-            key = (hit[0], 0 if named & own else 1, hit[1] + depth, not entry.known, order)
+            who = 0 if named & via else 1 if provider & vendor else 2 if named & vendor else 3
+            key = (hit[0], who, hit[1] + depth, -entry.known_count, order)
             if best is None or key < best[0]:
                 best = (key, entry)
     return None if best is None else best[1]
 
 
 def plan_import(models: Iterable[ModelInfo], price_list: PriceList, explicit: dict[str, set[str]]) -> ImportPlan:
-    """Match every catalog model against the list and say what would change."""
+    """Match every catalog model against the list and say what would change.
+
+    A matched entry with a price that cannot be one (``price_problem``) stops the whole import
+    (PriceFileError naming the model and the field); a negative one is a warning in the plan.
+    """
     plan = ImportPlan(price_list)
     for model in models:
         entry = match_entry(model, price_list)
         if entry is None:
             plan.not_found.append(model.id)
             continue
+        for f, (kind, why) in entry.problems.items():
+            where = f"model {model.id} (entry {entry.name}): {f}"
+            if kind == "refuse":
+                raise PriceFileError(f"{where}: {why}; nothing imported")
+            plan.warnings.append(f"{where}: {why}")
         if not entry.known:
             plan.no_price[model.id] = entry.name
             continue
-        changes = [Change(f, getattr(model.prices, f), entry.prices[f], f in explicit.get(model.id, set()))
-                   for f in PRICE_FIELDS if entry.prices[f] is not None]
+        mine = explicit.get(model.id, set())
+        changes = [Change(f, getattr(model.prices, f), entry.prices[f], f in mine)
+                   for f in PRICE_FIELDS if entry.prices.get(f) is not None]
+        if entry.above_tokens is not None:
+            changes.append(Change(THRESHOLD_FIELD, model.prices.above_tokens, entry.above_tokens,
+                                  THRESHOLD_FIELD in mine))
         plan.matches.append(ModelMatch(model.id, entry, changes))
     return plan
 
@@ -295,30 +408,41 @@ def load_record(path: Path | None = None) -> dict:
     hint = "delete the file to go back to the catalog's prices, then import again"
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise PriceRecordError(path, "", f"not JSON; {hint}") from None
     if not isinstance(data, dict) or data.get("version") != RECORD_VERSION or not isinstance(data.get("models"), dict):
         raise PriceRecordError(path, "version", f"not a version {RECORD_VERSION} price record; {hint}")
     for model_id, fields in data["models"].items():
-        if not isinstance(fields, dict) or set(fields) - set(PRICE_FIELDS):
-            raise PriceRecordError(path, f"models.{model_id}", f"must map {', '.join(PRICE_FIELDS)} to prices; {hint}")
+        if not isinstance(fields, dict) or set(fields) - set(RECORD_FIELDS):
+            raise PriceRecordError(path, f"models.{model_id}", f"must map {', '.join(RECORD_FIELDS)} to prices; {hint}")
         for name, item in fields.items():
-            price = item.get("price") if isinstance(item, dict) else None
-            if per_million_str(price) is None or not isinstance(item.get("source"), str):
-                raise PriceRecordError(path, f"models.{model_id}.{name}", f"needs a price ≥ 0 and a source; {hint}")
+            if record_value(name, item) is None or not isinstance(item.get("source"), str):
+                what = "a token count > 0" if name == THRESHOLD_FIELD else f"a price from 0 to {MAX_PRICE_PER_M}"
+                raise PriceRecordError(path, f"models.{model_id}.{name}", f"needs {what} and a source; {hint}")
     data.setdefault("imports", [])
     return data
 
 
+def record_value(name: str, item: Any) -> Decimal | int | None:
+    """The value of one recorded field: a price (Decimal) or, for the threshold, a token count;
+    None when it is not a usable one (a hand-edited or damaged record)."""
+    if not isinstance(item, dict):
+        return None
+    if name == THRESHOLD_FIELD:
+        tokens = item.get("tokens")
+        return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > 0 else None
+    return per_million_str(item.get("price"))
+
+
 def per_million_str(value: Any) -> Decimal | None:
-    """A stored price string back to Decimal (None when it is not a price ≥ 0)."""
+    """A stored price string back to Decimal (None when it is not a price from 0 to MAX_PRICE_PER_M)."""
     if not isinstance(value, str):
         return None
     try:
         price = Decimal(value)
     except InvalidOperation:
         return None
-    return price if price.is_finite() and price >= 0 else None
+    return price if price.is_finite() and 0 <= price <= MAX_PRICE_PER_M else None
 
 
 def record_import(record: dict, plan: ImportPlan, *, source: str, file: Path, source_date: date,
@@ -333,9 +457,10 @@ def record_import(record: dict, plan: ImportPlan, *, source: str, file: Path, so
     for match in plan.matches:
         fields = models.setdefault(match.model_id, {})
         for change in match.changes:
-            fields[change.field] = {"price": format(change.imported, "f"), "source": source,
-                                    "date": source_date.isoformat(), "imported_at": stamp,
-                                    "entry": match.entry.name}
+            value = ({"tokens": int(change.imported)} if change.field == THRESHOLD_FIELD
+                     else {"price": format(change.imported, "f")})
+            fields[change.field] = {**value, "source": source, "date": source_date.isoformat(),
+                                    "imported_at": stamp, "entry": match.entry.name}
     imports = list(record.get("imports", [])) + [{
         "source": source, "file": str(file), "format": plan.price_list.format, "date": source_date.isoformat(),
         "imported_at": stamp, "models": [m.model_id for m in plan.matches]}]
@@ -364,7 +489,7 @@ def save_record(record: dict, path: Path | None = None) -> Path:
     return path
 
 
-# --- the overlay and where each price comes from -------------------------------------------
+# --- the overlay ---------------------------------------------------------------------------
 
 
 def explicit_price_keys(user_models: Any) -> dict[str, set[str]]:
@@ -372,18 +497,8 @@ def explicit_price_keys(user_models: Any) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for table in user_models if isinstance(user_models, list) else []:
         if isinstance(table, dict) and isinstance(table.get("id"), str):
-            out.setdefault(table["id"], set()).update(f for f in PRICE_FIELDS if table.get(f) is not None)
+            out.setdefault(table["id"], set()).update(f for f in RECORD_FIELDS if table.get(f) is not None)
     return out
-
-
-def explicit_prices_in(config: Path | None) -> dict[str, set[str]]:
-    """``explicit_price_keys`` of a config file (already validated by load_settings)."""
-    if config is None or not config.is_file():
-        return {}
-    try:
-        return explicit_price_keys(tomllib.loads(config.read_text("utf-8")).get("models"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
 
 
 def apply_imported(models: dict[str, ModelInfo], record: dict,
@@ -394,45 +509,7 @@ def apply_imported(models: dict[str, ModelInfo], record: dict,
         model = models.get(model_id)
         if model is None:  # a model since removed from the config: its prices wait unused
             continue
-        taken = {f: per_million_str(item["price"]) for f, item in fields.items()
-                 if f not in explicit.get(model_id, set())}
+        taken = {f: record_value(f, item) for f, item in fields.items() if f not in explicit.get(model_id, set())}
         if taken:
             out[model_id] = replace(model, prices=replace(model.prices, **taken))
-    return out
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where one price in force comes from."""
-
-    kind: str  # "builtin", "config", "import" or "unknown"
-    label: str
-    detail: dict = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        """For `workbench prices --json`."""
-        return {"kind": self.kind, "label": self.label, **self.detail}
-
-
-def price_sources(models: Iterable[ModelInfo], config_file: Path | None, record: dict,
-                  explicit: dict[str, set[str]]) -> dict[str, dict[str, Source]]:
-    """Model id → price field → its Source, following the overlay's order: config (``config_file``),
-    import, built-in."""
-    config_label = f"config: {config_file}"
-    out: dict[str, dict[str, Source]] = {}
-    for model in models:
-        imported = record.get("models", {}).get(model.id, {})
-        per_field = {}
-        for f in PRICE_FIELDS:
-            if getattr(model.prices, f) is None:
-                per_field[f] = Source("unknown", "unknown")
-            elif f in explicit.get(model.id, set()):
-                per_field[f] = Source("config", config_label, {"file": str(config_file)})
-            elif f in imported:
-                item = imported[f]
-                per_field[f] = Source("import", f"import: {item['source']} {item.get('date', '')}".rstrip(),
-                                      {k: item.get(k) for k in ("source", "date", "imported_at", "entry")})
-            else:
-                per_field[f] = Source("builtin", "built-in catalog")
-        out[model.id] = per_field
     return out

@@ -84,15 +84,19 @@ class AnswerResult:
     def final_record(self) -> AnswerFinal:
         """What the store records of this answer as it is now (its final state once it ended)."""
         reading, err = self.reading(), self.error
+        cost = reading.cost
         return AnswerFinal(
             status=self.status, text=self.text, reasoning=self.reasoning, served_model=self.served_model,
             input_tokens=reading.input_tokens, output_tokens=reading.output_tokens,
             reasoning_tokens=reading.reasoning_tokens, cached_input_tokens=reading.cached_input_tokens,
-            tokens_exact=reading.exact, cost_usd=reading.cost.total_usd, input_cost_usd=reading.cost.input_usd,
-            output_cost_usd=reading.cost.output_usd, reported_cost_usd=reading.reported_cost_usd,
+            tokens_exact=reading.exact, cost_usd=cost.total_usd, input_cost_usd=cost.all_input_usd,
+            output_cost_usd=cost.output_usd, reported_cost_usd=reading.reported_cost_usd,
             ttft_ms=_ms(reading.ttft_s), duration_ms=_ms(reading.elapsed_s),
             error_kind=err.kind if err else None, error_message=err.message if err else None,
             http_status=err.http_status if err else None,
+            cache_write_tokens=reading.cache_write_tokens, cache_write_1h_tokens=reading.cache_write_1h_tokens,
+            cached_input_cost_usd=cost.cached_input_usd, cache_write_cost_usd=cost.cache_write_usd,
+            billing_note=reading.billing,
         )
 
 
@@ -160,7 +164,8 @@ async def stream_answer(
     except errors.ProviderError as exc:
         result.error = exc
         result.status = _failed_status(result)
-    meter.finish(result.status.value)
+    # the error's kind tells the meter whether a call that failed before its answer was billed
+    meter.finish(result.status.value, result.error.kind if result.error is not None else None)
     return result
 
 

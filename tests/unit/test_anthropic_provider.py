@@ -476,16 +476,18 @@ def test_ask_json_gets_exact_usage_and_cost(anthropic_stub: AnthropicStub, isola
     assert (result["status"], result["text"], result["reasoning"]) == ("ok", "Hello, world!", "Think.")
     assert result["served_model"] == "claude-sonnet-stub-20260101"
     assert (result["input_tokens"], result["output_tokens"], result["tokens_exact"]) == (1300, 50, True)
-    # 300 uncached input at $3/M (cache writes counted as input), 1000 cache reads at $0.30/M,
-    # 50 output (thinking included) at $15/M.
-    expected = Decimal(300) * 3 / 10**6 + Decimal(1000) * Decimal("0.3") / 10**6 + Decimal(50) * 15 / 10**6
+    # 100 uncached input at $3/M, 200 cache writes at 1.25 x $3/M (Anthropic's 5-minute premium: they
+    # were counted as plain input before, too low), 1000 cache reads at $0.30/M, 50 output
+    # (thinking included) at $15/M.
+    expected = (Decimal(100) * 3 + Decimal(200) * Decimal("3.75") + Decimal(1000) * Decimal("0.3")
+                + Decimal(50) * 15) / 10**6
     assert result["cost_usd"] == pytest.approx(float(expected))
     store = open_store(paths.store_file())
     try:
         row = get_answer(store, result["answer_id"])
     finally:
         store.close()
-    assert row.cost_usd == expected == Decimal("0.00195")
+    assert row.cost_usd == expected == Decimal("0.0021")
     (req,) = anthropic_stub.requests
     assert req.json["model"] == "claude-sonnet-stub" and req.json["temperature"] == 1.0
     assert req.headers["x-api-key"] == KEY

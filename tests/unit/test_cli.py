@@ -156,7 +156,8 @@ def test_missing_key_is_a_failed_model_call(capsys: pytest.CaptureFixture) -> No
     assert result["status"] == "error"
     assert result["error"]["kind"] == "auth"
     assert "GLOBAL_APIS_KEY" in result["error"]["message"]
-    assert result["cost_usd"] is None
+    # nothing left this machine, so nothing was billed (issue 12: never an invented charge)
+    assert result["cost_usd"] == 0 and result["billing"] == "not billed: failed before the answer"
 
 
 # --- as a real process ---------------------------------------------------------------------

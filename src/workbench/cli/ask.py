@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import re
 import sys
 from typing import Any
@@ -146,9 +147,28 @@ def _print_plain(result: AnswerResult) -> None:
 
 def json_for_terminal(data: Any) -> str:
     """JSON with non-ASCII text kept readable, but C1 controls (U+0080–U+009F, which some
-    terminals obey like ESC sequences) escaped: json.dumps leaves them raw with ensure_ascii=False."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
+    terminals obey like ESC sequences) escaped: json.dumps leaves them raw with ensure_ascii=False.
+
+    Never ``Infinity`` or ``NaN``, which are not JSON (a script's parser rejects the whole
+    object): such a number, should one get past the price checks, is printed as null and named
+    in a note on stderr."""
+    notes: list[str] = []
+    text = json.dumps(_finite(data, "", notes), ensure_ascii=False, indent=2, allow_nan=False)
+    for where in notes:
+        print(f"workbench: note: {where} was not a finite number; printed as null", file=sys.stderr)
     return re.sub(r"[\x80-\x9f\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _finite(value: Any, where: str, notes: list[str]) -> Any:
+    """``value`` with every non-finite float replaced by None (each one's path in ``notes``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        notes.append(where or "a value")
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v, f"{where}.{k}" if where else str(k), notes) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, f"{where}[{i}]", notes) for i, v in enumerate(value)]
+    return value
 
 
 def _print_code(results: list[AnswerResult]) -> None:
@@ -195,11 +215,19 @@ def result_json(result: AnswerResult) -> dict[str, Any]:
         "input_tokens": reading.input_tokens,
         "output_tokens": reading.output_tokens,
         "reasoning_tokens": reading.reasoning_tokens,
+        "cached_input_tokens": reading.cached_input_tokens,  # cache reads, part of input_tokens
+        "cache_write_tokens": reading.cache_write_tokens,  # written to the prompt cache, likewise
         "tokens_exact": reading.exact,
         "token_counting": reading.counting,
         "cost_usd": _num(cost.total_usd),
         "cost_known_usd": _num(cost.known_usd),
         "cost_unknown_parts": cost.unknown_parts,
+        # input_cost_usd + output_cost_usd = cost_usd; the cache parts are in input_cost_usd
+        "input_cost_usd": _num(cost.all_input_usd),
+        "output_cost_usd": _num(cost.output_usd),
+        "cached_input_cost_usd": _num(cost.cached_input_usd),
+        "cache_write_cost_usd": _num(cost.cache_write_usd),
+        "billing": reading.billing,  # e.g. "not billed: failed before the answer"; null otherwise
         "reported_cost_usd": _num(reading.reported_cost_usd),
         "ttft_ms": None if reading.ttft_s is None else round(reading.ttft_s * 1000),
         "duration_ms": round(reading.elapsed_s * 1000),

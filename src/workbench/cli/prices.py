@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -18,10 +21,17 @@ from workbench.cli.common import CommandError
 
 if TYPE_CHECKING:
     from workbench.config import Settings
+    from workbench.domain import ModelInfo
 
 PRECEDENCE = ("A price in your config file wins over an imported one; an imported one wins over "
               "the built-in catalog.")
-_SHORT = {"input_per_m": "input", "cached_input_per_m": "cached", "output_per_m": "output"}
+_SHORT = {"input_per_m": "input", "cached_input_per_m": "cached", "cache_write_per_m": "cache write",
+          "output_per_m": "output", "above_tokens": "tier from", "input_above_per_m": "input past tier",
+          "cached_input_above_per_m": "cached past tier", "cache_write_above_per_m": "cache write past tier",
+          "output_above_per_m": "output past tier"}
+#: A file whose modification date is before this has a placeholder for one: zip (and so wheel)
+#: members carry 1980-01-01, reproducible builds 1970-01-01. No price list is that old.
+_PLACEHOLDER_BEFORE = date(1990, 1, 1)
 
 
 class PricesError(CommandError):
@@ -43,12 +53,15 @@ def _run_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         source_date = _file_date(path, args.date)
         price_list = prices.read_price_list(path)
+        if not price_list.entries:
+            raise PricesError(f"{path}: a {price_list.label} price list with no model entries")
+        plan = prices.plan_import(settings.models.values(), price_list, explicit_prices_in(settings.source))
     except prices.PriceFileError as exc:
-        raise PricesError(str(exc)) from None
-    if not price_list.entries:
-        raise PricesError(f"{path}: a {price_list.label} price list with no model entries")
-    explicit = prices.explicit_prices_in(settings.source)
-    plan = prices.plan_import(settings.models.values(), price_list, explicit)
+        raise PricesError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
+    from workbench.safety import sanitize
+
+    for warning in plan.warnings:  # the list's own words: untrusted
+        print(sanitize(f"workbench: warning: {path.name}: {warning}"), file=sys.stderr)
     source = args.source or path.name
     written = None
     if plan.matches and not args.dry_run:
@@ -65,8 +78,6 @@ def _run_import(settings: Settings, args: argparse.Namespace) -> int:
     if not plan.matches:
         # Exit 0: a valid list that prices none of your models is news, not a usage mistake
         # (a daily import of LiteLLM's list may well cover none of a gateway's ids).
-        from workbench.safety import sanitize
-
         print(f"workbench: warning: no model of the catalog is priced in {sanitize(path.name)}; nothing recorded "
               "(entries are matched by the models' upstream id or id, with or without a vendor prefix)",
               file=sys.stderr)
@@ -74,24 +85,38 @@ def _run_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _file_date(path: Path, given: str | None) -> date:
-    """--date, else the file's modification date (the best guess of when the list was taken)."""
+    """--date, else the file's modification date (the best guess of when the list was taken);
+    a placeholder date (a file from a wheel or zip says 1980-01-01) gives way to today, said on
+    stderr."""
     if given is not None:
         try:
             return date.fromisoformat(given)
         except ValueError:
             raise PricesError(f"--date {given!r}: not a date in the form YYYY-MM-DD") from None
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime).date()
+        taken = datetime.fromtimestamp(path.stat().st_mtime).date()
     except FileNotFoundError:
         raise PricesError(f"{path}: no such file") from None
-    except OSError as exc:
+    except (OSError, OverflowError, ValueError) as exc:
         raise PricesError(f"{path}: cannot read the file ({exc})") from None
+    if taken >= _PLACEHOLDER_BEFORE:
+        return taken
+    today = date.today()
+    from workbench.safety import sanitize
+
+    print(sanitize(f"workbench: note: {path.name} is dated {taken}, a placeholder (files unpacked from a wheel "
+                   f"or zip carry one), not the list's date: dated today, {today}, instead; --date sets it"),
+          file=sys.stderr)
+    return today
 
 
-def _money(value: Decimal | None) -> str:
-    from workbench.catalog import format_price  # imported late: the catalog pulls in config
+def _money(value: Decimal | int | None, field_name: str = "") -> str:
+    # imported late: the catalog pulls in config
+    from workbench.catalog import format_price
 
-    return format_price(value)
+    if field_name == "above_tokens":
+        return "unknown" if value is None else f"{value:,} input tokens"
+    return format_price(value)  # type: ignore[arg-type]
 
 
 def _print_plan(plan, path: Path, source: str, source_date: date, dry_run: bool, written: Path | None) -> None:
@@ -108,12 +133,13 @@ def _print_plan(plan, path: Path, source: str, source_date: date, dry_run: bool,
         parts = []
         for c in match.changes:
             name = _SHORT[c.field]
+            old, new, imported = (_money(v, c.field) for v in (c.old, c.new, c.imported))
             if c.config_wins:
-                parts.append(f"{name} {_money(c.old)} kept (config; list says {_money(c.imported)})")
+                parts.append(f"{name} {old} kept (config; list says {imported})")
             elif c.changed:
-                parts.append(f"{name} {_money(c.old)} → {_money(c.new)}")
+                parts.append(f"{name} {old} → {new}")
             else:
-                parts.append(f"{name} {_money(c.new)} unchanged")
+                parts.append(f"{name} {new} unchanged")
         print(sanitize(f"  {match.model_id} ← {match.entry.name}: " + ", ".join(parts)))
     for model_id, entry in plan.no_price.items():
         print(sanitize(f"  {model_id} ← {entry}: no known price in the list (left as it is)"))
@@ -127,8 +153,8 @@ def _print_plan(plan, path: Path, source: str, source_date: date, dry_run: bool,
 
 
 def _plan_json(plan, source: str, source_date: date, dry_run: bool, written: Path | None) -> dict:
-    def dec(value: Decimal | None) -> str | None:
-        return None if value is None else format(value, "f")
+    def dec(value: Decimal | int | None) -> str | int | None:
+        return value if value is None or isinstance(value, int) else format(value, "f")
 
     return {
         "format": plan.price_list.format, "source": source, "date": source_date.isoformat(),
@@ -139,7 +165,7 @@ def _plan_json(plan, source: str, source_date: date, dry_run: bool, written: Pat
                      "changes": [{"field": c.field, "old": dec(c.old), "imported": dec(c.imported),
                                   "new": dec(c.new), "changed": c.changed, "config_wins": c.config_wins}
                                  for c in m.changes]} for m in plan.matches],
-        "no_price": plan.no_price, "not_found": plan.not_found,
+        "no_price": plan.no_price, "not_found": plan.not_found, "warnings": plan.warnings,
     }
 
 
@@ -147,14 +173,14 @@ def _show(settings: Settings, *, as_json: bool) -> int:
     from workbench import prices
 
     record = prices.load_record()
-    sources = prices.price_sources(settings.models.values(), settings.source, record,
-                                   prices.explicit_prices_in(settings.source))
+    sources = price_sources(settings.models.values(), settings.source, record, explicit_prices_in(settings.source))
     rows = []
     for model in settings.models.values():
-        row = {"id": model.id, "name": model.name}
+        row: dict = {"id": model.id, "name": model.name}
         for f in prices.PRICE_FIELDS:
             value = getattr(model.prices, f)
             row[f] = None if value is None else format(value, "f")
+        row["above_tokens"] = model.prices.above_tokens
         row["sources"] = {f: s.to_json() for f, s in sources[model.id].items()}
         rows.append(row)
     if as_json:
@@ -169,11 +195,12 @@ def _show(settings: Settings, *, as_json: bool) -> int:
 
     table = Table(title="Prices in force (US$ per million tokens)", title_justify="left")
     table.add_column("id", no_wrap=True)
-    for head in ("input", "cached input", "output"):
+    for head in ("input", "cached input", "cache write", "output", "long prompts"):
         table.add_column(head, justify="right", no_wrap=True)
     table.add_column("from")
     for model in settings.models.values():
-        table.add_row(model.id, *(_money(getattr(model.prices, f)) for f in prices.PRICE_FIELDS),
+        p = model.prices
+        table.add_row(model.id, *(_money(getattr(p, f)) for f in prices.BASE_FIELDS), _tier_text(p),
                       Text(sanitize(_source_text(sources[model.id]))))
     console = Console()
     console.print(table)
@@ -188,6 +215,13 @@ def _show(settings: Settings, *, as_json: bool) -> int:
     return 0
 
 
+def _tier_text(p) -> str:
+    """'> 200k: $2.50 / $15.00' (input / output past the threshold), or '—' for a flat price."""
+    if p.above_tokens is None:
+        return "—"
+    return f"> {p.above_tokens / 1000:g}k: {_money(p.input_above_per_m)} / {_money(p.output_above_per_m)}"
+
+
 def _source_text(per_field: dict) -> str:
     """One source for the row when all known prices share it, else each price's own."""
     known = {f: s for f, s in per_field.items() if s.kind != "unknown"}
@@ -196,15 +230,19 @@ def _source_text(per_field: dict) -> str:
         return "— (no price known)"
     if len(labels) == 1:
         return labels.pop()
-    return "; ".join(f"{_SHORT[f]}: {s.label}" for f, s in known.items())
+    # a tier's threshold and prices come as one: named once, as "long prompts"
+    parts = dict.fromkeys(f"{'long prompts' if f.startswith('above') or '_above_' in f else _SHORT[f]}: {s.label}"
+                          for f, s in known.items())
+    return "; ".join(parts)
 
 
 def add_parser(sub, add_common) -> None:
     """The `prices` sub-command with its `import` action."""
     cmd = sub.add_parser("prices", help="the prices in force and where each comes from; import a price list",
-                         description="Show each model's input, cached-input and output price per million tokens "
-                                     "and where it comes from: the built-in catalog, your config file, or an "
-                                     "imported price list. " + PRECEDENCE)
+                         description="Show each model's input, cached-input, cache-write and output price per "
+                                     "million tokens (and its prices past a long-prompt threshold) and where "
+                                     "each comes from: the built-in catalog, your config file, or an imported "
+                                     "price list. " + PRECEDENCE)
     add_common(cmd)
     cmd.add_argument("--json", action="store_true", help="print JSON")
     actions = cmd.add_subparsers(dest="prices_action", metavar="ACTION", parser_class=type(cmd))
@@ -212,11 +250,71 @@ def add_parser(sub, add_common) -> None:
         "import", help="read a LiteLLM or OpenRouter price list",
         description="Read a price list in LiteLLM's model_prices_and_context_window.json format or OpenRouter's "
                     "/api/v1/models JSON (the format is detected), match its entries to the catalog's models "
-                    "(by upstream id or id, with or without a vendor prefix) and record their prices with the "
-                    "list's date. Nothing is downloaded. " + PRECEDENCE)
+                    "(by upstream id or id, with or without a vendor prefix; of several, the one of the provider "
+                    "you call through, then the vendor's own, then the fullest) and record their prices with the "
+                    "list's date. A price that cannot be one (not finite, or above $10,000 per million tokens) "
+                    "stops the import; a negative one is left unknown with a warning. Nothing is downloaded. "
+                    + PRECEDENCE)
     add_common(imp)
     imp.add_argument("file", metavar="FILE", help="the price list (JSON)")
     imp.add_argument("--source", metavar="NAME", help="name the list in `workbench prices` (default: the file name)")
-    imp.add_argument("--date", metavar="YYYY-MM-DD", help="the date the list was taken (default: the file's date)")
+    imp.add_argument("--date", metavar="YYYY-MM-DD",
+                     help="the date the list was taken (default: the file's modification date; a placeholder "
+                          "date such as the 1980-01-01 of files unpacked from a wheel gives way to today, "
+                          "with a note)")
     imp.add_argument("--dry-run", action="store_true", help="show what would change; record nothing")
     imp.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+# --- where each price in force comes from ----------------------------------------------------
+
+
+def explicit_prices_in(config: Path | None) -> dict[str, set[str]]:
+    """``prices.explicit_price_keys`` of a config file (already validated by load_settings)."""
+    from workbench.prices import explicit_price_keys
+
+    if config is None or not config.is_file():
+        return {}
+    try:
+        return explicit_price_keys(tomllib.loads(config.read_text("utf-8")).get("models"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return {}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one price in force comes from."""
+
+    kind: str  # "builtin", "config", "import" or "unknown"
+    label: str
+    detail: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """For `workbench prices --json`."""
+        return {"kind": self.kind, "label": self.label, **self.detail}
+
+
+def price_sources(models: Iterable[ModelInfo], config_file: Path | None, record: dict,
+                  explicit: dict[str, set[str]]) -> dict[str, dict[str, Source]]:
+    """Model id → price field → its Source, following the overlay's order: config (``config_file``),
+    import, built-in."""
+    from workbench.prices import RECORD_FIELDS
+
+    config_label = f"config: {config_file}"
+    out: dict[str, dict[str, Source]] = {}
+    for model in models:
+        imported = record.get("models", {}).get(model.id, {})
+        per_field = {}
+        for f in RECORD_FIELDS:
+            if getattr(model.prices, f) is None:
+                per_field[f] = Source("unknown", "unknown")
+            elif f in explicit.get(model.id, set()):
+                per_field[f] = Source("config", config_label, {"file": str(config_file)})
+            elif f in imported:
+                item = imported[f]
+                per_field[f] = Source("import", f"import: {item['source']} {item.get('date', '')}".rstrip(),
+                                      {k: item.get(k) for k in ("source", "date", "imported_at", "entry")})
+            else:
+                per_field[f] = Source("builtin", "built-in catalog")
+        out[model.id] = per_field
+    return out

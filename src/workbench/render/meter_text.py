@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbench.catalog import format_usd
-from workbench.meter import MeterReading
+from workbench.meter import MAYBE_BILLED, NOT_BILLED, MeterReading
 from workbench.safety import sanitize
 
 if TYPE_CHECKING:  # the meter bar uses this module without needing the runner's imports
@@ -24,9 +24,14 @@ def format_count(n: int | None) -> str:
 
 
 def format_cost(reading: MeterReading) -> str:
-    """The cost, with the unknown parts named: '$0.0012', '$0.0003 + input ?', 'cost unknown'."""
+    """The cost, with the unknown parts named: '$0.0012', '$0.0003 + input ?', 'cost unknown';
+    a call that failed before its answer: 'not billed' or 'cost unknown (may be billed)'."""
     if reading.reported_cost_usd is not None:
         return f"{format_usd(reading.reported_cost_usd)} (reported)"
+    if reading.billing == NOT_BILLED:
+        return "$0 (not billed)"
+    if reading.billing == MAYBE_BILLED:
+        return "cost unknown (may be billed)"
     cost = reading.cost
     total = cost.total_usd
     if total is not None:
@@ -57,6 +62,8 @@ def meter_summary(reading: MeterReading, served: str | None = None, requested: s
     parts = [f"in {shown_in}", f"out {mark}{format_count(reading.output_tokens)}"]
     if reading.reasoning_tokens:
         parts[-1] += f" (think {format_count(reading.reasoning_tokens)})"
+    if reading.cache_write_tokens and not blind:  # billed above the input price: worth seeing
+        parts[0] += f" (cache write {format_count(reading.cache_write_tokens)})"
     parts.append("cost hidden" if blind else format_cost(reading))
     parts.append(f"ttft {format_seconds(reading.ttft_s)}")
     if reading.tokens_per_s is not None:

@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from workbench.domain import AnswerFinal, AnswerPartial, AnswerStart, RunRecord
@@ -47,6 +47,16 @@ class StoredAnswer:
     error_message: str | None
     http_status: int | None
     blind_label: str | None = None  # "A", "B" … in a blind run
+    # Migration 004; a row from before it (or a query leaving them out) reads as 0 and None.
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    input_cost_usd: Decimal | None = None  # every input token: uncached, cache reads and writes
+    output_cost_usd: Decimal | None = None
+    cached_input_cost_usd: Decimal | None = None
+    cache_write_cost_usd: Decimal | None = None
+    reported_cost_usd: Decimal | None = None
+    billing_note: str | None = None  # e.g. "not billed: failed before the answer"
 
 
 @dataclass(frozen=True)
@@ -114,11 +124,14 @@ def start_answer(store: Store, run_id: int, start: AnswerStart) -> int:
         cur = conn.execute(
             """INSERT INTO answers (run_id, model_id, model_name, provider, upstream_model, status,
                    input_per_m, output_per_m, cached_input_per_m, temperature, pid, created_at, updated_at,
-                   blind_label)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   blind_label, cache_write_per_m, above_tokens, input_above_per_m, output_above_per_m,
+                   cached_input_above_per_m, cache_write_above_per_m)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (run_id, model.id, model.name, model.provider, model.upstream, "streaming",
              _dec(prices.input_per_m), _dec(prices.output_per_m), _dec(prices.cached_input_per_m),
-             start.temperature, os.getpid(), now, now, start.blind_label),
+             start.temperature, os.getpid(), now, now, start.blind_label, _dec(prices.cache_write_per_m),
+             prices.above_tokens, _dec(prices.input_above_per_m), _dec(prices.output_above_per_m),
+             _dec(prices.cached_input_above_per_m), _dec(prices.cache_write_above_per_m)),
         )
         return int(cur.lastrowid)
 
@@ -147,12 +160,16 @@ def finish_answer(store: Store, answer_id: int, final: AnswerFinal) -> None:
                    input_tokens = ?, output_tokens = ?, reasoning_tokens = ?, cached_input_tokens = ?,
                    tokens_exact = ?, cost_usd = ?, input_cost_usd = ?, output_cost_usd = ?,
                    reported_cost_usd = ?, ttft_ms = ?, duration_ms = ?, error_kind = ?,
-                   error_message = ?, http_status = ?, updated_at = ?
+                   error_message = ?, http_status = ?, updated_at = ?, cache_write_tokens = ?,
+                   cache_write_1h_tokens = ?, cached_input_cost_usd = ?, cache_write_cost_usd = ?,
+                   billing_note = ?
                WHERE id = ?""",
             (f.served_model, f.status.value, f.text, f.reasoning,
-             f.input_tokens, f.output_tokens, f.reasoning_tokens, f.cached_input_tokens, int(f.tokens_exact),
+             f.input_tokens, f.output_tokens, f.reasoning_tokens, f.cached_input_tokens or 0, int(f.tokens_exact),
              _dec(f.cost_usd), _dec(f.input_cost_usd), _dec(f.output_cost_usd), _dec(f.reported_cost_usd),
-             f.ttft_ms, f.duration_ms, f.error_kind, f.error_message, f.http_status, _now(), answer_id),
+             f.ttft_ms, f.duration_ms, f.error_kind, f.error_message, f.http_status, _now(),
+             f.cache_write_tokens, f.cache_write_1h_tokens, _dec(f.cached_input_cost_usd),
+             _dec(f.cache_write_cost_usd), f.billing_note, answer_id),
         )
 
 
@@ -210,8 +227,24 @@ def row_to_answer(row: Any) -> StoredAnswer:
         text=row["text"], reasoning=row["reasoning"], input_tokens=row["input_tokens"],
         output_tokens=row["output_tokens"], reasoning_tokens=row["reasoning_tokens"],
         tokens_exact=bool(row["tokens_exact"]),
-        cost_usd=Decimal(row["cost_usd"]) if row["cost_usd"] is not None else None,
+        cost_usd=_money(row, "cost_usd"),
         ttft_ms=row["ttft_ms"], duration_ms=row["duration_ms"], error_kind=row["error_kind"],
         error_message=row["error_message"], http_status=row["http_status"],
-        blind_label=row["blind_label"],
+        blind_label=_col(row, "blind_label"),
+        # _col: rows of a store not yet migrated, or of a query that leaves these out, still convert
+        cached_input_tokens=_col(row, "cached_input_tokens") or 0,
+        cache_write_tokens=_col(row, "cache_write_tokens") or 0,
+        cache_write_1h_tokens=_col(row, "cache_write_1h_tokens") or 0,
+        input_cost_usd=_money(row, "input_cost_usd"), output_cost_usd=_money(row, "output_cost_usd"),
+        cached_input_cost_usd=_money(row, "cached_input_cost_usd"),
+        cache_write_cost_usd=_money(row, "cache_write_cost_usd"),
+        reported_cost_usd=_money(row, "reported_cost_usd"), billing_note=_col(row, "billing_note"),
     )
+
+
+def _money(row: Any, name: str) -> Decimal | None:
+    value = _col(row, name)
+    try:
+        return None if value is None else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):  # a hand-edited cell: unknown, not a crash
+        return None
