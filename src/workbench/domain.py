@@ -183,6 +183,42 @@ class AnswerStatus(str, Enum):
     INTERRUPTED = "interrupted"
 
 
+# --- why a stream ended: the vendors' finish reasons in one spelling ---
+# An answer cut off at a limit still ends ``ok`` (I4 fixes the statuses): its text is the
+# model's, only incomplete. The finish reason says so, in one spelling whatever the vendor.
+
+#: The answer reached the output-token cap (OpenAI and Ollama "length", Anthropic "max_tokens",
+#: Gemini "MAX_TOKENS").
+FINISH_LENGTH = "length"
+#: The answer filled the model's context window (Anthropic "model_context_window_exceeded").
+FINISH_CONTEXT = "context_window"
+FINISH_STOP = "stop"
+_FINISH_SPELLINGS = {
+    "length": FINISH_LENGTH, "max_tokens": FINISH_LENGTH,
+    "model_context_window_exceeded": FINISH_CONTEXT,
+    "stop": FINISH_STOP, "end_turn": FINISH_STOP, "stop_sequence": FINISH_STOP,
+    "tool_use": "tool_calls", "function_call": "tool_calls",
+}
+#: What a cut-off answer is called on screen and in reports, by normalised finish reason.
+CUT_OFF_LABELS = {FINISH_LENGTH: "cut off (max tokens)", FINISH_CONTEXT: "cut off (context window)"}
+#: The mark of cut-off answers where a table has no room for words (history, leaderboard).
+CUT_OFF_MARK = "✂"
+
+
+def normalise_finish_reason(raw: object) -> str | None:
+    """A provider's finish reason in one spelling: "length" for every vendor's token cap, "stop"
+    for a natural end, others lower-cased (at most 40 characters); None when none was given."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    word = raw.strip().lower()
+    return _FINISH_SPELLINGS.get(word, word[:40])
+
+
+def cut_off_label(finish_reason: str | None) -> str | None:
+    """'cut off (max tokens)' for an answer stopped at a limit, None for any other end."""
+    return CUT_OFF_LABELS.get(finish_reason or "")
+
+
 # --- what the store records of a round (rounds.RoundRecorder writes them) ---
 
 
@@ -252,3 +288,10 @@ class AnswerFinal:
     cache_write_cost_usd: Decimal | None = Decimal(0)
     #: why the cost is what it is when no usage says so, e.g. "not billed: failed before the answer"
     billing_note: str | None = None
+    #: why the stream ended, normalised (``normalise_finish_reason``); "length": cut off at max tokens
+    finish_reason: str | None = None
+
+    @property
+    def cut_off(self) -> bool:
+        """True when the answer stopped at a limit (max tokens, context window), not at its end."""
+        return cut_off_label(self.finish_reason) is not None

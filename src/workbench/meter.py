@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from workbench.catalog import Cost, cost_of
-from workbench.domain import Prices
+from workbench.domain import Prices, cut_off_label
 from workbench.providers.events import UsageReport
 from workbench.tokens import TokenCounter
 
@@ -61,6 +61,15 @@ class MeterReading:
     cache_write_tokens: int = 0
     cache_write_1h_tokens: int = 0
     billing: str | None = None
+    #: why the answer ended, normalised (``domain.normalise_finish_reason``); "length": max tokens
+    finish_reason: str | None = None
+
+    @property
+    def shown_status(self) -> str:
+        """The status as a reader should see it: 'cut off (max tokens)' for an answer that ended
+        ``ok`` at the token cap (its status stays ``ok``, SPEC I4), else the status itself."""
+        label = cut_off_label(self.finish_reason) if self.status == "ok" else None
+        return label or self.status
 
 
 def estimate_prompt_tokens(counter: TokenCounter, prompt: str, system: str = "") -> int:
@@ -94,6 +103,7 @@ class Meter:
         self.ended_at: float | None = None
         self.status = "waiting"
         self._billing: str | None = None  # NOT_BILLED / MAYBE_BILLED, decided by `finish`
+        self.finish_reason: str | None = None
 
     def start(self) -> None:
         """The request is being sent."""
@@ -119,8 +129,9 @@ class Meter:
         """Exact counts from the provider."""
         self._usage = usage
 
-    def finish(self, status: str, error_kind: str | None = None) -> None:
-        """The stream ended with this status (and, for a failure, the error's kind).
+    def finish(self, status: str, error_kind: str | None = None, *, finish_reason: str | None = None) -> None:
+        """The stream ended with this status (and, for a failure, the error's kind; for an end the
+        provider reported, its normalised finish reason, e.g. "length" at the token cap).
 
         A call that ended without any of its answer and without usage is not charged an
         estimate: refused before the model ran (``error_kind`` an HTTP status or no
@@ -128,6 +139,7 @@ class Meter:
         """
         self.ended_at = self._clock()
         self.status = status
+        self.finish_reason = finish_reason
         self._billing = None
         if status != "ok" and self.first_token_at is None and self._usage is None:
             self._billing = NOT_BILLED if error_kind in _REFUSED_KINDS else MAYBE_BILLED
@@ -188,6 +200,7 @@ class Meter:
             cache_write_tokens=writes,
             cache_write_1h_tokens=writes_1h,
             billing=self._billing,
+            finish_reason=self.finish_reason,
         )
 
 
@@ -218,9 +231,11 @@ def saved_reading(
     duration_ms: int | None,
     status: str,
     billing: str | None = None,
+    finish_reason: str | None = None,
 ) -> MeterReading:
     """A reading rebuilt from a saved answer (the store keeps the total cost, not its parts);
-    ``billing`` is the answer's saved billing note (``StoredAnswer.billing_note``)."""
+    ``billing`` is the answer's saved billing note (``StoredAnswer.billing_note``),
+    ``finish_reason`` its saved finish reason (``StoredAnswer.finish_reason``)."""
     ttft = ttft_ms / 1000 if ttft_ms is not None else None
     elapsed = duration_ms / 1000 if duration_ms is not None else 0.0
     rate = None
@@ -240,4 +255,5 @@ def saved_reading(
         status=status,
         counting=billing or ("provider usage" if exact else "saved estimate"),
         billing=billing,
+        finish_reason=finish_reason,
     )

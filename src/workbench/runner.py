@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 import httpx
 
 from workbench.config import api_key_for
-from workbench.domain import AnswerFinal, AnswerStart, AnswerStatus, ChatRequest, ModelInfo, ProviderConfig
+from workbench.domain import (
+    AnswerFinal,
+    AnswerStart,
+    AnswerStatus,
+    ChatRequest,
+    ModelInfo,
+    ProviderConfig,
+    cut_off_label,
+    normalise_finish_reason,
+)
 from workbench.meter import Meter, MeterReading, estimate_prompt_tokens
 from workbench.providers import errors
 from workbench.providers.base import make_provider
@@ -50,7 +59,7 @@ class AnswerResult:
     served_model: str | None = None
     status: AnswerStatus = AnswerStatus.STREAMING
     error: errors.ProviderError | None = None
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # as the provider spelled it (``ask --json`` prints it so)
     answer_id: int | None = None
     retries: int = 0  # requests sent again after a failure before the answer began
 
@@ -67,6 +76,19 @@ class AnswerResult:
         if len(self.reasoning_parts) > 1:
             self.reasoning_parts[:] = ["".join(self.reasoning_parts)]
         return self.reasoning_parts[0] if self.reasoning_parts else ""
+
+    @property
+    def stop_reason(self) -> str | None:
+        """The finish reason in one spelling (``domain.normalise_finish_reason``), once the answer
+        ended ``ok``; None before, or after a failure (the stream did not end as the provider said)."""
+        if self.status != AnswerStatus.OK:
+            return None
+        return normalise_finish_reason(self.finish_reason)
+
+    @property
+    def cut_off(self) -> bool:
+        """True when the answer ended ``ok`` but stopped at a limit (max tokens, context window)."""
+        return cut_off_label(self.stop_reason) is not None
 
     @property
     def effective_temperature(self) -> float | None:
@@ -96,7 +118,7 @@ class AnswerResult:
             http_status=err.http_status if err else None,
             cache_write_tokens=reading.cache_write_tokens, cache_write_1h_tokens=reading.cache_write_1h_tokens,
             cached_input_cost_usd=cost.cached_input_usd, cache_write_cost_usd=cost.cache_write_usd,
-            billing_note=reading.billing,
+            billing_note=reading.billing, finish_reason=self.stop_reason,
         )
 
 
@@ -165,7 +187,8 @@ async def stream_answer(
         result.error = exc
         result.status = _failed_status(result)
     # the error's kind tells the meter whether a call that failed before its answer was billed
-    meter.finish(result.status.value, result.error.kind if result.error is not None else None)
+    meter.finish(result.status.value, result.error.kind if result.error is not None else None,
+                 finish_reason=result.stop_reason)
     return result
 
 

@@ -49,6 +49,9 @@ from typing import Any
 
 DONE = b"data: [DONE]\n\n"
 DEFAULT_MODEL = "stub-model"
+# How long a test waits for a request that an event should announce: a backstop against a hung
+# run, not a limit a slow machine comes near.
+WAIT_GUARD_S = 120.0
 
 
 # --- replies -------------------------------------------------------------------------------
@@ -155,11 +158,13 @@ def completion(
     prompt_tokens: int | None = 11,
     completion_tokens: int | None = None,
     done: bool = True,
+    finish: str = "stop",
 ) -> list[bytes]:
     """The items of a normal stream: role chunk, text pieces, finish chunk, usage, ``[DONE]``.
 
     ``pieces`` splits the text into that many deltas (default: one per word-ish piece);
-    ``prompt_tokens=None`` leaves the usage chunk out.
+    ``prompt_tokens=None`` leaves the usage chunk out; ``finish`` is the finish chunk's
+    ``finish_reason`` (``"length"``: an answer cut off at max tokens).
     """
     items = [chunk("", role="assistant", model=model)]
     if reasoning:
@@ -171,7 +176,7 @@ def completion(
         size = max(1, -(-len(text) // pieces))
         parts = [text[i:i + size] for i in range(0, len(text), size)]
     items += [chunk(p, model=model) for p in parts if p]
-    items.append(chunk(finish="stop", model=model))
+    items.append(chunk(finish=finish, model=model))
     if prompt_tokens is not None:
         out = completion_tokens if completion_tokens is not None else max(1, len(text) // 4)
         items.append(usage_chunk(prompt_tokens, out, model=model))
@@ -227,6 +232,7 @@ class StubServer:
         self.requests: list[Recorded] = []
         self._counters: dict[Any, int] = {}
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # notified as each request is recorded
         self._stopping = threading.Event()
         self._httpd: _QuietServer | None = None
         self._thread: threading.Thread | None = None
@@ -250,6 +256,21 @@ class StubServer:
         """Whether a POST to ``path`` is answered by the script."""
         route = path.partition("?")[0].rstrip("/")
         return route.endswith(self.routes)
+
+    def wait_for_requests(self, count: int = 1, *, unless: Callable[[], bool] | None = None,
+                          guard: float = WAIT_GUARD_S) -> bool:
+        """Block until ``count`` requests have arrived (True), or until ``unless()`` holds when
+        checked: on each request and on each ``wake()`` (False). No polling."""
+        def done() -> bool:
+            return len(self.requests) >= count or (unless is not None and unless())
+        with self._arrived:
+            self._arrived.wait_for(done, timeout=guard)
+            return len(self.requests) >= count
+
+    def wake(self) -> None:
+        """Make ``wait_for_requests`` check its ``unless`` again (e.g. a client thread ended)."""
+        with self._arrived:
+            self._arrived.notify_all()
 
     def start(self) -> StubServer:
         """Bind and serve in a daemon thread."""
@@ -328,8 +349,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         recorded = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        with self.stub._lock:
+        with self.stub._arrived:
             self.stub.requests.append(recorded)
+            self.stub._arrived.notify_all()
         routed = self.stub.routed(self.path)
         reply = self.stub.reply_for(recorded) if routed else self.stub.not_found(self.path.partition("?")[0])
         try:

@@ -204,7 +204,9 @@ def test_a_store_from_before_cache_writes_is_migrated_and_read() -> None:
     conn.close()
     store = open_store(path)
     try:
-        assert store.schema_version == 4
+        from workbench.store.db import migrations as schema_files
+
+        assert store.schema_version == schema_files()[-1][0] >= 4  # migrated to the latest
         from workbench.store.answers import get_answer
 
         old = get_answer(store, 1)

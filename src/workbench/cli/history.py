@@ -16,11 +16,9 @@ from workbench.safety import sanitize
 
 def run_history(args: argparse.Namespace) -> int:
     """List runs, or show one (``--show``)."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
+    from workbench.domain import CUT_OFF_MARK
     from workbench.store.db import open_store
     from workbench.store.history import get_run_detail, list_runs
 
@@ -43,31 +41,69 @@ def run_history(args: argparse.Namespace) -> int:
         console.print("No runs" + (" match." if args.query or args.task or args.model else
                                    " yet: `workbench` or `workbench ask` make them."))
         return 0
-    # ids, times and counts never shrink; models and prompt share what is left, cut with "…"
-    table = Table(title=f"{len(runs)} run(s), newest first", title_justify="left", expand=True,
-                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    table.add_column("Run", no_wrap=True, min_width=3, justify="right")
-    table.add_column("When (UTC)", no_wrap=True, min_width=11)
-    table.add_column("Task", no_wrap=True, overflow="ellipsis", max_width=14)
-    table.add_column("Scored", no_wrap=True, min_width=6)
-    table.add_column("Cost", no_wrap=True, min_width=8)
-    table.add_column("Models", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
-    table.add_column("Prompt", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
-    for run in runs:
-        models = ", ".join(run.models)
-        if run.blind and not run.revealed:
-            models = f"blind: {models}"
-        table.add_row(str(run.id), run.created_at[5:16].replace("T", " "), Text(sanitize(run.task or "—")),
-                      f"{run.scored}/{run.answers}", _cost_text(run),
-                      Text(sanitize(models)), Text(sanitize(run.prompt)))
-    console.print(table)
-    console.print("[dim]`workbench history --show RUN` prints a run; `--open RUN` opens it in the app to score.[/]")
+    console.print(runs_table(runs, console.width))
+    if any(r.cut_off for r in runs):
+        console.print(f"[dim]{CUT_OFF_MARK}N: N answers cut off at max tokens (incomplete).[/]")
+    console.print("[dim]`--show RUN` prints a run; `--open RUN` opens it in the app to score.[/]")
     return 0
+
+
+def runs_table(runs, width: int):
+    """The list of runs as a table ``width`` cells wide that gives the prompt the room: ids,
+    times, counts and cost never shrink; the models and the prompt (after its task, if any)
+    share the rest as ``store.history.split_room`` says, so that runs can be told apart at 80
+    columns (where the models column is left out: `--show RUN` and `--json` name them)."""
+    from rich import box
+    from rich.table import Table
+
+    from workbench.store.history import split_room
+
+    heads = ("Run", "When (UTC)", "Scored", "Cost")
+    rows = [(str(run.id), run.when, run.scored_text, _cost_text(run), _models_text(run), _prompt_text(run))
+            for run in runs]
+    fixed = [max(len(h), *(_cells(row[i]) for row in rows)) for i, h in enumerate(heads)]
+    # no padding: the box's blank divider is the gap, one cell (at 80 columns every cell counts)
+    room = width - sum(fixed) - len(fixed)
+    models_w, prompt_w = split_room(room, max(_cells(row[4]) for row in rows), max(_cells(row[5]) for row in rows))
+    table = Table(title=f"{len(runs)} run(s), newest first", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0), show_edge=False)
+    for head, w in zip(heads, fixed):
+        table.add_column(head, no_wrap=True, width=w, justify="right" if head == "Run" else "left")
+    if models_w:
+        table.add_column("Models", no_wrap=True, overflow="ellipsis", width=models_w)
+    table.add_column("Prompt", no_wrap=True, overflow="ellipsis", width=max(prompt_w, 6))
+    for row in rows:
+        table.add_row(*row[:4], *([row[4]] if models_w else []), row[5])
+    return table
+
+
+def _cells(cell) -> int:
+    """Terminal cells a str or rich Text takes (a CJK prompt takes two a character)."""
+    from rich.cells import cell_len
+
+    return cell_len(cell if isinstance(cell, str) else cell.plain)
+
+
+def _models_text(run):
+    from rich.text import Text
+
+    models = ", ".join(run.models)
+    return Text(sanitize(f"blind: {models}" if _hidden(run) else models))
+
+
+def _prompt_text(run):
+    """The prompt's first line, after the run's task (dim) when it has one."""
+    from rich.text import Text
+
+    text = Text()
+    if run.task:
+        text.append(sanitize(run.task), style="dim").append(": ", style="dim")
+    return text.append(sanitize(run.prompt))
 
 
 def _hidden(run) -> bool:
     """A blind run not yet revealed: its cost would price the models taking part."""
-    return bool(run.blind and not run.revealed)
+    return bool(run.hidden)
 
 
 def _cost_text(run) -> str:
@@ -85,7 +121,7 @@ def _summary_json(run) -> dict:
             "source": run.source, "blind": run.blind, "revealed": run.revealed, "models": list(run.models),
             "answers": run.answers, "scored": run.scored,
             "cost_usd": None if hidden else format(run.cost_usd, "f"),
-            "cost_unknown": None if hidden else run.cost_unknown, "prompt": run.prompt}
+            "cost_unknown": None if hidden else run.cost_unknown, "cut_off": run.cut_off, "prompt": run.prompt}
 
 
 def _show(detail, *, as_json: bool) -> None:
@@ -94,7 +130,7 @@ def _show(detail, *, as_json: bool) -> None:
     from rich.text import Text
 
     from workbench.blinding import redact
-    from workbench.domain import ModelInfo
+    from workbench.domain import ModelInfo, cut_off_label
 
     run, hidden = detail.run, detail.run.blind and not detail.revealed
 
@@ -109,7 +145,8 @@ def _show(detail, *, as_json: bool) -> None:
             "params": run.params, "task": run.task, "suite": run.suite, "blind": run.blind,
             "revealed": detail.revealed,
             "answers": [{"answer_id": a.id, "model": None if hidden else a.model_id, "label": who(a),
-                         "status": a.status, "text": a.text,
+                         "status": a.status, "finish_reason": a.finish_reason, "cut_off": a.cut_off,
+                         "text": a.text,
                          "score": (detail.scores[a.id].score if a.id in detail.scores else None),
                          # hidden until the reveal: with the public prices a cost names the model
                          "cost_usd": None if hidden or a.cost_usd is None else format(a.cost_usd, "f"),
@@ -126,7 +163,9 @@ def _show(detail, *, as_json: bool) -> None:
     for answer in detail.answers:
         score = detail.scores.get(answer.id)
         mark = f"★ {score.score:g}" + (f" — {sanitize(score.note)}" if score.note else "") if score else "not scored"
-        console.rule(Text(f"answer {answer.id} · {sanitize(who(answer))} · {answer.status} · {mark}"))
+        # a cut-off answer's status stays "ok" (I4): the words say what a reader must know
+        status = (cut_off_label(answer.finish_reason) if answer.status == "ok" else None) or answer.status
+        console.rule(Text(f"answer {answer.id} · {sanitize(who(answer))} · {status} · {mark}"))
         console.print(Text(sanitize(answer.text) or "(no text)"))
         if answer.error_message:
             message = answer.error_message

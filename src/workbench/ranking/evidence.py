@@ -58,6 +58,8 @@ class AnswerStat:
     run_at: str
     # the parts of the cost whose price was known (the output, say, when the input price is not)
     known_cost_usd: Decimal = Decimal(0)
+    # ended ok but stopped at a limit (max tokens, context window): counted apart on the board
+    cut_off: bool = False
 
     @property
     def spend_usd(self) -> Decimal:

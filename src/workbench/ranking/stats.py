@@ -65,6 +65,8 @@ class LeaderRow:
     flag_reasons: tuple[str, ...]
     frontier: bool = False
     best_value: bool = False
+    # answers that ended ok but stopped at a token limit: among ``answers``, counted apart
+    cut_off: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Totals:
     untimed: int = 0  # answers without a duration (cut off before one was recorded)
     first_run_at: str | None = None  # ISO 8601, when the earliest answered run was created
     last_run_at: str | None = None
+    cut_off: int = 0  # answers stopped at a token limit (among ``answers``)
 
     @property
     def span_s(self) -> float | None:
@@ -156,6 +159,7 @@ def build_leaderboard(
         untimed=sum(1 for a in counted if a.duration_ms is None),
         first_run_at=run_times[0] if run_times else None,
         last_run_at=run_times[-1] if run_times else None,
+        cut_off=sum(1 for a in counted if a.cut_off),
     )
     names = {r.model_id: r.name for r in rows}
     return Leaderboard(tuple(rows), task_results(scores, names, order), totals)
@@ -209,6 +213,7 @@ def _row(model_id: str, scores: list[ScoreRow], answers: list[AnswerStat], info:
         median_tps=float(statistics.median(rates)) if rates else None,
         flag="*" if reasons else "",
         flag_reasons=tuple(reasons),
+        cut_off=sum(1 for a in counted if a.cut_off),
     )
 
 

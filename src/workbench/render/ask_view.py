@@ -17,7 +17,8 @@ TAIL_LINES = 12
 
 def _title(result: AnswerResult) -> Text:
     # a Text, not a str: Rich would read "[ok]" (or brackets in a model name) as markup
-    return Text(f"{sanitize(result.model.name)} · {result.status.value}")
+    # a cut-off answer is "ok" to the store but must not read as complete (shown_status says so)
+    return Text(f"{sanitize(result.model.name)} · {result.reading().shown_status}")
 
 
 def render_live(results: list[AnswerResult]) -> RenderableType:

@@ -51,7 +51,8 @@ def format_seconds(s: float | None) -> str:
 
 def meter_summary(reading: MeterReading, served: str | None = None, requested: str | None = None, *,
                   blind: bool = False) -> str:
-    """One line: tokens, cost, TTFT, rate, elapsed, status.
+    """One line: tokens, cost, TTFT, rate, elapsed, status ('cut off (max tokens)' for an answer
+    stopped at the token cap, whose status stays ``ok``).
 
     ``blind``: a blind round not yet revealed. The cost would name the model (prices are
     public), so would the input count (each vendor's tokenizer counts the same prompt its own
@@ -69,7 +70,7 @@ def meter_summary(reading: MeterReading, served: str | None = None, requested: s
     if reading.tokens_per_s is not None:
         parts.append(f"{reading.tokens_per_s:.0f} tok/s")
     parts.append(format_seconds(reading.elapsed_s))
-    parts.append(reading.status + ("" if reading.exact else " · estimate"))
+    parts.append(reading.shown_status + ("" if reading.exact else " · estimate"))
     line = " · ".join(parts)
     if served and requested and served != requested and not blind:
         line += f" · served by {sanitize(served)}"  # the server's words: untrusted

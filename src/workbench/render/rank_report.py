@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.catalog import format_price, format_usd
+from workbench.domain import CUT_OFF_MARK
 from workbench.ranking.stats import Interval, Leaderboard, LeaderRow, TaskEntry, TaskResult
 from workbench.render.meter_text import format_seconds
 from workbench.safety import sanitize
@@ -30,7 +31,7 @@ BEST_MARK = "★"
 CSV_COLUMNS = (
     "rank", "model", "name", "score", "n", "ci_low", "ci_high", "price_per_m", "value",
     "value_ci_low", "value_ci_high", "spend_usd", "spend_unknown", "median_ttft_ms", "median_tps",
-    "flag", "frontier", "best_value",
+    "flag", "frontier", "best_value", "cut_off",
 )
 
 
@@ -98,10 +99,13 @@ def totals_text(board: Leaderboard) -> str:
     'Total spend: $0.0123 over 15 answers · 2 min 31 s of answer time · 12 min 4 s from first
     to last run start'. Answer time is summed over answers (models answer in parallel, so it
     can exceed the wall clock); the span is between run *starts*, as that is what the store
-    dates, so it leaves out the last run's own answering time.
+    dates, so it leaves out the last run's own answering time. Answers cut off at a token limit
+    are counted apart after the count ('over 15 answers, 2 cut off (max tokens)').
     """
     t = board.totals
     text = f"Total spend: {format_usd(t.spend_usd)} over {t.answers} answer{'s' if t.answers != 1 else ''}"
+    if t.cut_off:
+        text += f", {t.cut_off} cut off (max tokens)"
     if t.spend_unknown:
         text += f" (+ ? for {t.spend_unknown} with an unknown cost)"
     if t.answers > t.untimed:
@@ -112,6 +116,16 @@ def totals_text(board: Leaderboard) -> str:
     if span is not None and span > 0:
         text += f" · {duration_text(span)} from first to last run start"
     return text
+
+
+def cut_off_text(rows: Sequence[LeaderRow]) -> str | None:
+    """'Cut off (max tokens): Qwen3-Coder-30B 2 of 5 answers, GLM-5 1 of 3' (None when no answer
+    was): such an answer ended ``ok`` but is incomplete, so it is counted apart."""
+    cut = [r for r in rows if r.cut_off]
+    if not cut:
+        return None
+    parts = [f"{r.name} {r.cut_off} of {r.answers}" + (" answers" if i == 0 else "") for i, r in enumerate(cut)]
+    return "Cut off (max tokens): " + ", ".join(parts)
 
 
 def task_score_text(entry: TaskEntry, with_n: bool = True) -> str:
@@ -168,6 +182,9 @@ def to_markdown(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> 
         out.append(f"| {_md(row.name)} | {row.n} | {interval_text(row.ci)} | {value_ci} | {spend_text(row)} "
                    f"| {ttft_text(row.median_ttft_ms)} | {tps_text(row.median_tps)} |")
     out += ["", totals_text(board)]
+    cut = cut_off_text(rows)
+    if cut:
+        out += ["", _md(cut)]
     for task in board.tasks:
         out += ["", f"## Task: {_md(task.task)}", "", "| Model | Score | Notes |", "|---|---|---|"]
         for e in task.entries:
@@ -207,7 +224,7 @@ def to_csv(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -> str:
             rank, r.model_id, r.name, _dec_str(r.score_shown), r.n, *_bounds(r.ci, 2),
             _dec_str(r.price_per_m), _dec_str(r.value), *_bounds(r.value_ci, 1), _dec_str(r.spend_usd),
             r.spend_unknown, _cell(_num(r.median_ttft_ms, 1)), _cell(_num(r.median_tps, 1)),
-            r.flag, str(r.frontier).lower(), str(r.best_value).lower(),
+            r.flag, str(r.frontier).lower(), str(r.best_value).lower(), r.cut_off,
         ])
     return buf.getvalue()
 
@@ -234,6 +251,7 @@ def row_json(row: LeaderRow, rank: int | None) -> dict:
         "median_tps": _num(row.median_tps, 1),
         "frontier": row.frontier,
         "best_value": row.best_value,
+        "cut_off": row.cut_off,  # answers (among "answers") stopped at a token limit
     }
 
 
@@ -268,6 +286,8 @@ def to_rich_table(board: Leaderboard, rows: Sequence[LeaderRow] | None = None) -
         style = "bold" if r.best_value else ""
         # The marks ride in the rank cell: a column of their own does not fit in 80 columns.
         rank_cell = Text(str(rank) if rank else NONE).append(marks, style="green")
+        if r.cut_off:
+            rank_cell.append(CUT_OFF_MARK, style="yellow")
         table.add_row(
             rank_cell, Text(sanitize(r.name), style=style), Text(score_text(r)),
             Text(interval_text(r.ci), style="dim" if r.ci is None else ""), str(r.n),
@@ -288,6 +308,9 @@ def _caption(board: Leaderboard, rows: list[LeaderRow]) -> Text:
     if unknown:
         lines.append(f"+? spend leaves out {unknown} answer{'s' if unknown != 1 else ''} whose cost is unknown")
     lines += [f"* {sanitize(r.name)}: {sanitize('; '.join(r.flag_reasons))}" for r in rows if r.flag]
+    cut = cut_off_text(rows)
+    if cut:
+        lines.append(f"{CUT_OFF_MARK} {sanitize(cut)}")
     lines.append(totals_text(board))
     return Text("\n".join(lines), style="dim")
 

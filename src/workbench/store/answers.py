@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from workbench.domain import AnswerFinal, AnswerPartial, AnswerStart, RunRecord
+from workbench.domain import AnswerFinal, AnswerPartial, AnswerStart, RunRecord, cut_off_label
 from workbench.store.db import Store
 
 
@@ -57,6 +57,13 @@ class StoredAnswer:
     cache_write_cost_usd: Decimal | None = None
     reported_cost_usd: Decimal | None = None
     billing_note: str | None = None  # e.g. "not billed: failed before the answer"
+    # Migration 005: why the stream ended, normalised ("length": cut off at max tokens)
+    finish_reason: str | None = None
+
+    @property
+    def cut_off(self) -> bool:
+        """True when the answer stopped at a limit (max tokens, context window), not at its end."""
+        return cut_off_label(self.finish_reason) is not None
 
 
 @dataclass(frozen=True)
@@ -162,14 +169,14 @@ def finish_answer(store: Store, answer_id: int, final: AnswerFinal) -> None:
                    reported_cost_usd = ?, ttft_ms = ?, duration_ms = ?, error_kind = ?,
                    error_message = ?, http_status = ?, updated_at = ?, cache_write_tokens = ?,
                    cache_write_1h_tokens = ?, cached_input_cost_usd = ?, cache_write_cost_usd = ?,
-                   billing_note = ?
+                   billing_note = ?, finish_reason = ?
                WHERE id = ?""",
             (f.served_model, f.status.value, f.text, f.reasoning,
              f.input_tokens, f.output_tokens, f.reasoning_tokens, f.cached_input_tokens or 0, int(f.tokens_exact),
              _dec(f.cost_usd), _dec(f.input_cost_usd), _dec(f.output_cost_usd), _dec(f.reported_cost_usd),
              f.ttft_ms, f.duration_ms, f.error_kind, f.error_message, f.http_status, _now(),
              f.cache_write_tokens, f.cache_write_1h_tokens, _dec(f.cached_input_cost_usd),
-             _dec(f.cache_write_cost_usd), f.billing_note, answer_id),
+             _dec(f.cache_write_cost_usd), f.billing_note, f.finish_reason, answer_id),
         )
 
 
@@ -239,6 +246,7 @@ def row_to_answer(row: Any) -> StoredAnswer:
         cached_input_cost_usd=_money(row, "cached_input_cost_usd"),
         cache_write_cost_usd=_money(row, "cache_write_cost_usd"),
         reported_cost_usd=_money(row, "reported_cost_usd"), billing_note=_col(row, "billing_note"),
+        finish_reason=_col(row, "finish_reason"),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from workbench.domain import CUT_OFF_MARK, cut_off_label
 from workbench.ranking.evidence import is_scorable
 from workbench.store.answers import StoredAnswer, StoredRun, answers_of_run, get_run
 from workbench.store.db import Store
@@ -36,6 +37,23 @@ class RunSummary:
     scored: int  # answers with at least one score
     cost_usd: Decimal  # the known part
     cost_unknown: bool  # some answer's cost is not known, so cost_usd is a lower bound
+    cut_off: int = 0  # answers that ended ok but stopped at a limit (max tokens, context window)
+
+    @property
+    def when(self) -> str:
+        """'11-27 09:31': month, day and time (UTC) fit a narrow table; the year rarely tells runs apart."""
+        return self.created_at[5:16].replace("T", " ")
+
+    @property
+    def scored_text(self) -> str:
+        """'1/3', or '1/3 ✂1' when an answer of the run was cut off at a token limit."""
+        mark = f" {CUT_OFF_MARK}{self.cut_off}" if self.cut_off else ""
+        return f"{self.scored}/{self.answers}{mark}"
+
+    @property
+    def hidden(self) -> bool:
+        """A blind run not yet revealed: its models and cost would say who took part."""
+        return self.blind and not self.revealed
 
 
 @dataclass(frozen=True)
@@ -102,7 +120,7 @@ def _answers_by_run(store: Store, run_ids: list[int]) -> dict[int, list[Any]]:
         return {}
     marks = ",".join("?" * len(run_ids))
     rows = store.conn.execute(
-        f"""SELECT a.run_id, a.model_name, a.blind_label, a.cost_usd,
+        f"""SELECT a.run_id, a.model_name, a.blind_label, a.cost_usd, a.status, a.finish_reason,
                    EXISTS (SELECT 1 FROM scores s WHERE s.answer_id = a.id) AS scored
             FROM answers a WHERE a.run_id IN ({marks}) ORDER BY a.id""",
         run_ids,
@@ -124,7 +142,31 @@ def _summary(run: Any, answers: list[Any]) -> RunSummary:
         answers=len(answers), scored=sum(1 for a in answers if a["scored"]),
         cost_usd=sum((Decimal(c) for c in costs if c is not None), Decimal(0)),
         cost_unknown=any(c is None for c in costs),
+        cut_off=sum(1 for a in answers if a["status"] == "ok" and cut_off_label(a["finish_reason"])),
     )
+
+
+#: The prompt keeps at least this many cells before the models column gets any (see ``split_room``).
+PROMPT_ROOM = 40
+MODELS_MIN = 12
+
+
+def split_room(room: int, models: int, prompt: int, gap: int = 1) -> tuple[int, int]:
+    """How many cells the models and prompt columns of a run list get out of ``room`` (what the
+    other columns leave, ``gap`` being what a second column costs in dividers or padding), given
+    the widest models and prompt cells: (models, prompt), models 0 when that column is left out.
+
+    The prompt is what tells runs apart, so it comes first: the models get their whole width
+    when both fit, else up to a quarter of the room, and none at all (names cut to a few letters
+    tell nothing) when the prompt would keep fewer than PROMPT_ROOM cells.
+    """
+    room = max(room, 1)
+    if models + gap + prompt <= room:
+        return models, room - models - gap
+    share = min(models, max(MODELS_MIN, room // 4))
+    if room - share - gap < min(prompt, PROMPT_ROOM):
+        return 0, room
+    return share, room - share - gap
 
 
 def first_line(text: str, width: int = PROMPT_WIDTH) -> str:

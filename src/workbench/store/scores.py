@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from workbench.domain import cut_off_label
 from workbench.ranking.evidence import AnswerStat, RankFilter, ScoreRow, is_scorable
 from workbench.ranking.scoring import Criteria, ScoreError, default_scorer, one_line, parse_score
 from workbench.store.answers import _now
@@ -198,6 +199,7 @@ def answer_stats(store: Store, filt: RankFilter) -> list[AnswerStat]:
             cost_usd=_decimal(r["cost_usd"]), ttft_ms=r["ttft_ms"], duration_ms=r["duration_ms"],
             output_tokens=r["output_tokens"], output_per_m=_decimal(r["output_per_m"]), run_at=r["run_at"],
             known_cost_usd=_known_cost(r),
+            cut_off=r["status"] == "ok" and cut_off_label(r["finish_reason"]) is not None,
         )
         for r in rows
     ]

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from workbench.paths import data_dir
 from workbench.ranking.evidence import RankFilter, describe_filter, parse_filter
@@ -22,6 +22,7 @@ from workbench.render.rank_report import task_tables, to_markdown, to_rich_table
 from workbench.store.db import StoreError
 from workbench.store.scores import answer_stats, hidden_blind_runs, score_rows
 from workbench.ui.services import Services
+from workbench.ui.widgets.key_footer import KeyFooter
 
 SORTABLE = ("score", "value", "price", "n", "spend", "ttft", "tps", "model")
 
@@ -82,7 +83,7 @@ class LeaderboardScreen(Screen):
             yield Static("", id="board-plot")
         with VerticalScroll(id="board-tasks"):
             yield Static("", id="board-task-tables")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         self.query_one("#board-overall").focus()
