@@ -20,7 +20,19 @@ class UnknownModelError(KeyError):
         super().__init__(model_id)
 
     def __str__(self) -> str:
-        return f"unknown model {self.model_id!r}; `workbench models` lists the {len(self.known)} known ids"
+        from difflib import get_close_matches
+
+        from workbench.local import local_models  # only when the message is shown: it starts nothing
+
+        local = [m.id for m in local_models() if m.id not in self.known]
+        if self.model_id in local:
+            return (f"{self.model_id!r} is the local model: add --local to start it on this machine "
+                    "(needs the `local` extra)")
+        text = f"unknown model {self.model_id!r}"
+        close = get_close_matches(self.model_id, self.known + local, n=1, cutoff=0.75)
+        if close:
+            text += f" (did you mean {close[0]}{' with --local' if close[0] in local else ''}?)"
+        return text + f"; `workbench models` lists the {len(self.known)} known ids"
 
 
 def resolve_models(settings: Settings, ids: list[str] | tuple[str, ...]) -> list[ModelInfo]:

@@ -187,6 +187,16 @@ def with_local_models(settings: Settings, base_urls: list[str]) -> Settings:
     return dataclasses.replace(settings, providers=providers, models=models, defaults=defaults)
 
 
+#: The base URL of a local model listed but not started (port 0 answers no request).
+NOT_STARTED_URL = "http://127.0.0.1:0/v1"
+
+
+def with_local_models_listed(settings: Settings) -> Settings:
+    """Settings with the local models in the catalog but no server started: what
+    `workbench --local models` lists (their base URL is a placeholder, never called)."""
+    return with_local_models(settings, [NOT_STARTED_URL])
+
+
 def serve_forever(port: int = 0) -> int:
     """`workbench local`: run the server until Ctrl+C, printing how to use it."""
     try:

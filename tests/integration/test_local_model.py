@@ -87,3 +87,45 @@ async def test_tui_streams_the_local_model_with_estimated_meters(isolated_home, 
         assert first_word in pane.view.rendered_text()
         assert "est." in pane.meter.summary and "$0" in pane.meter.summary
         assert pane.result.reading().output_tokens > 0
+
+
+async def test_the_local_server_samples_with_the_seed_each_request_carries(llama_server, monkeypatch):
+    # Issue 13, item 10: unseeded, llama-cpp-python derives each request's seed from the last one,
+    # starting from a fixed value, so every fresh server gave the same answers at 1.0. Each
+    # request now carries a seed: the same seed twice must give the same answer (so it arrived
+    # and decides the sampling), and the stub test of test_local_ids shows it is fresh each time.
+    import httpx
+
+    import workbench.providers.openai as openai_provider
+    from workbench.domain import ChatRequest, ProviderConfig
+    from workbench.local import local_models
+    from workbench.providers.events import TextDelta
+
+    provider = openai_provider.OpenAIProvider(
+        ProviderConfig(name="local-2", kind="openai", base_url=llama_server.base_url), None)
+    hot = local_models()[1]
+    assert hot.temperature == 1.0
+    request = ChatRequest(prompt="Name three fruits.", temperature=0.2, max_tokens=16)
+    sent: list[dict] = []
+    build = provider.build_payload
+
+    def recording(model, req):
+        payload = build(model, req)
+        sent.append(payload)
+        return payload
+
+    monkeypatch.setattr(provider, "build_payload", recording)
+    monkeypatch.setattr(openai_provider, "fresh_seed", lambda: 1234)
+
+    async def answer() -> str:
+        parts = []
+        async with httpx.AsyncClient() as client:
+            async for event in provider.stream(client, hot, request):
+                if isinstance(event, TextDelta):
+                    parts.append(event.text)
+        return "".join(parts)
+
+    first = await answer()
+    second = await answer()
+    assert [(p["seed"], p["temperature"]) for p in sent] == [(1234, 1.0), (1234, 1.0)]
+    assert first.strip() and first == second

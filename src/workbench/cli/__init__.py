@@ -16,42 +16,36 @@ from workbench import __version__
 from workbench.cli.common import EXIT_OK, EXIT_USAGE, CommandError, UsageError
 
 DESCRIPTION = """\
-Compare AI coding models side by side: one prompt, several models streaming at once,
-a live meter of tokens, time and dollars under each answer.
+Compare AI coding models side by side: one prompt, several models streaming
+at once, a live meter of tokens, time and dollars under each answer.
 
-With no command, opens the terminal app with the models given by -m (or the default set
-from your config). Keys come from environment variables named in the config
-(the built-in catalog uses GLOBAL_APIS_KEY). No key? `workbench --local` runs a small real
-model on this machine (needs the `local` extra).
+With no command, opens the terminal app with the models given by -m (or the
+default set from your config). Keys come from environment variables named in
+the config (the built-in catalog uses GLOBAL_APIS_KEY). No key? `workbench
+--local` runs a small real model on this machine (needs the `local` extra).
 """
 
+# Kept within 80 columns: argparse wraps its own text to the terminal, not this.
+# The commands are listed by argparse (from each command's help), not here a second time.
 EPILOG = """\
-commands:
-  ask       stream one prompt to several models without the app (--json for scripts)
-  models    list the models, their prices and whether their key is set
-  local     run the local model's server in the foreground and print how to use it
-  score     score an answer 1–10 by its id (re-scoring keeps history)
-  import-scores  import published scores from a CSV (model,task,score,note)
-  rank      the leaderboard: score, 95% interval, price, value; markdown/csv/json exports
-  history   list and search past runs; --show RUN prints one, --open RUN opens it to score
-  route     which model the routing policy picks for a prompt, and why; --advise from your scores
-  suite     task suites: list, show, and run one headless (resumable) — e.g. the notes' coding-2026
-  serve     the same app in a browser, on 127.0.0.1 (needs the `serve` extra)
-  prices    the prices in force and where each came from; `prices import FILE` (LiteLLM/OpenRouter JSON)
-
 files:
-  config    $WORKBENCH_CONFIG or --config, else <user config dir>/workbench/config.toml
-  data      <user data dir>/workbench/ (the SQLite store)
+  config  $WORKBENCH_CONFIG or --config, else
+          <user config dir>/workbench/config.toml
+  data    <user data dir>/workbench/ (the SQLite store)
   WORKBENCH_HOME=DIR puts both under DIR.
 
 examples:
   workbench -m deepseek-v4-flash -m qwen3-coder-30b
-  workbench ask -m deepseek-r1 --json "Implement Dijkstra's shortest path in TypeScript."
+  workbench ask -m deepseek-r1 --json "Implement Dijkstra's algorithm in Go."
   echo "Explain this" | workbench ask -m qwen3-coder-30b -
   workbench --local
   workbench import-scores published.csv && workbench rank --format markdown
-  workbench suite run coding-2026 -m deepseek-v4-flash -m qwen3-coder-30b -m deepseek-r1
+  workbench suite run coding-2026 -m deepseek-v4-flash -m deepseek-r1
 """
+
+#: `--config`'s help: the same in `workbench --help` and in each command's, so it says the
+#: default itself instead of pointing at `workbench --help`.
+CONFIG_HELP = "config file (default: $WORKBENCH_CONFIG, else config.toml in the user config dir)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,9 +78,10 @@ SHARED_OPTIONS = ("config", "local", "models")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH", help="config file to use (default: see `workbench --help`)")
+    p.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     p.add_argument("--local", action="store_true",
-                   help="start the local Gemma 3 270M server and use its models (needs the `local` extra)")
+                   help="add the local models gemma3-270m and gemma3-270m-t1 (Gemma 3 270M at the "
+                        "round's temperature and at 1.0) and start their server (needs the `local` extra)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,13 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-m", "--model", dest="models", action="append", metavar="MODEL",
                         help="a model id (repeat for up to 10; `routed` = the routing policy's pick per "
                              "prompt); default: [defaults].models of the config")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, action=_SharedOptions)
+    sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", parser_class=_Parser,
+                                action=_SharedOptions, help="`workbench COMMAND --help` tells more")
 
-    ask = sub.add_parser("ask", help="stream one prompt to several models without the app",
+    ask = sub.add_parser("ask", help="stream one prompt to several models without the app (--json for scripts)",
                          description="Stream one prompt to one or more models at once and print the answers. "
                                      "A live view on a terminal, plain text when piped, one JSON object with --json. "
                                      "Every answer is saved in the store.",
-                         formatter_class=argparse.RawDescriptionHelpFormatter,
                          epilog="exit codes: 0 all answers ok, 1 a model call failed, 2 bad usage or config")
     _add_common(ask)
     ask.add_argument("-m", "--model", dest="models", action="append", metavar="MODEL",
@@ -192,6 +187,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "models":
         from workbench.cli.models import print_models
 
+        if args.local:  # listed without starting a server: nothing is asked
+            from workbench.local import with_local_models_listed
+
+            settings = with_local_models_listed(settings)
         return print_models(settings, as_json=args.json)
     if args.command in ("score", "import-scores", "rank"):
         from workbench.cli import score as score_cmds
@@ -280,7 +279,6 @@ def _run_tui(settings, args: argparse.Namespace) -> int:
     app = WorkbenchApp(settings, models, open_run=getattr(args, "open", None))
     app.run()
     return app.return_code or 0
-
 
 
 if __name__ == "__main__":  # pragma: no cover

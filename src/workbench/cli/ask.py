@@ -18,7 +18,7 @@ from workbench.catalog import UnknownModelError
 from workbench.cli.common import UsageError, prompt_from
 from workbench.code_blocks import code_only
 from workbench.config import Settings
-from workbench.domain import AnswerStatus, ChatRequest, RunRecord
+from workbench.domain import AnswerStatus, ChatRequest, RunRecord, cut_off_label
 from workbench.paths import store_file
 from workbench.providers.events import StreamEvent, TextDelta
 from workbench.providers.http import make_client
@@ -141,8 +141,21 @@ def _print_plain(result: AnswerResult) -> None:
     out.write(f"=== {result.model.name} ({result.model.id}) — {meter_line(result)}\n")
     if result.error is not None:
         out.write(f"[{result.status.value}] {sanitize(result.error.message)}\n")
-    out.write(sanitize(result.text).rstrip("\n") + "\n\n")
+    out.write(sanitize(result.text).rstrip("\n") + "\n")
+    note = cut_off_note(result)
+    if note:  # under the text, where the reader sees it stop
+        out.write(f"[{note}]\n")
+    out.write("\n")
     out.flush()
+
+
+def cut_off_note(result: AnswerResult) -> str | None:
+    """For an answer that ended ``ok`` at a limit, what to say under it: a cut answer must not
+    look complete (its status stays ``ok``, I4); None for any other answer."""
+    label = cut_off_label(result.stop_reason)
+    if label is None:
+        return None
+    return f"{label}; raise --max-tokens for the rest" if result.stop_reason == "length" else label
 
 
 def json_for_terminal(data: Any) -> str:
@@ -177,6 +190,9 @@ def _print_code(results: list[AnswerResult]) -> None:
         code = code_only(r.text)
         if r.error is not None:
             print(f"{r.model.id}: [{r.status.value}] {sanitize(r.error.message)}", file=sys.stderr)
+        note = cut_off_note(r)
+        if note:
+            print(f"{r.model.id}: {note} (the code may be incomplete)", file=sys.stderr)
         if not code:
             print(f"{r.model.id}: no code block in the answer (answer id {r.answer_id})", file=sys.stderr)
             continue
@@ -192,13 +208,22 @@ def _print_final(results: list[AnswerResult], mode: str) -> None:
         sys.stdout.write("\n")
         if r.error is not None:
             print(f"[{r.status.value}] {sanitize(r.error.message)}", file=sys.stderr)
+        note = cut_off_note(r)
+        if note:  # stderr, as the meter: stdout stays the answer's text alone
+            print(f"[{note}]", file=sys.stderr)
         print(f"-- {meter_line(r)} (answer id {r.answer_id})", file=sys.stderr)
         return
     from rich.console import Console  # as for the live view
+    from rich.text import Text
 
     from workbench.render.ask_view import render_final
 
-    render_final(Console(), results)
+    console = Console()
+    render_final(console, results)
+    for r in results:
+        note = cut_off_note(r)
+        if note:  # its status stays "ok" (I4): said in words under the panels too
+            console.print(Text(f"{sanitize(r.model.name)}: {note}", style="yellow"))
 
 
 def result_json(result: AnswerResult) -> dict[str, Any]:

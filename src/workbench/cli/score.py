@@ -193,7 +193,7 @@ def add_parsers(sub, add_common) -> None:
     imp.add_argument("--again", action="store_true", help="import a file that was imported before, a second time")
 
     rank = sub.add_parser("rank", help="the leaderboard: score, interval, price, value per model",
-                          description="Per model: mean score, n, 95%% bootstrap interval, output price per "
+                          description="Per model: mean score, n, 95% bootstrap interval, output price per "
                                       "million, value = score / price, spend, median TTFT and tokens/s; per-task "
                                       "winners; the price/score frontier. * marks a routing tier or a model whose "
                                       "served model varied.")

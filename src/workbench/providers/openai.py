@@ -10,6 +10,7 @@ usage has arrived, so the meter still bills the prompt.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,11 @@ from workbench.providers.sse import SSEDecoder
 from workbench.providers.text import one_line, redact
 
 
+def fresh_seed() -> int:
+    """A new sampling seed for one request to a server on this machine."""
+    return secrets.randbelow(2**31)
+
+
 class OpenAIProvider:
     """`POST {base_url}/chat/completions` with `stream: true` and usage requested."""
 
@@ -66,6 +72,11 @@ class OpenAIProvider:
             payload["temperature"] = temperature
         if request.max_tokens is not None:
             payload["max_tokens"] = request.max_tokens
+        if self.config.is_local:
+            # llama-cpp-python derives an unseeded request's seed from the previous one, starting
+            # from a fixed value: every fresh server (each `ask --local`) gave the same answers.
+            # llama.cpp, Ollama's /v1, vLLM and LM Studio take `seed`; cloud APIs vary by themselves.
+            payload["seed"] = fresh_seed()
         return payload
 
     def _headers(self) -> dict[str, str]:
