@@ -74,12 +74,19 @@ def names_itself(text: str, model: ModelInfo) -> str | None:
     return None
 
 
+#: A dollar amount, with its unit when it has one.
+PRICE = re.compile(r"(?:US)?\$\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:/\s?(?:1?M|1K|mtok|token)\b|per (?:million|thousand|token)))?",
+                   re.IGNORECASE)
+
+
 def redact(text: str, models: Iterable[ModelInfo], replacement: str = "[model]") -> str:
-    """``text`` with every model's names and ids replaced (for errors shown in a blind round)."""
+    """``text`` with every model's names and ids replaced, and dollar amounts (for errors shown in a
+    blind round)."""
     out = text
     words: set[str] = set()
     for model in models:
         words |= {model.id.lower(), model.upstream.lower(), model.name.lower()} | identity_words(model)
     for word in sorted(words, key=len, reverse=True):
         out = re.sub(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", replacement, out, flags=re.IGNORECASE)
-    return out
+    # a price ("$37.00/M", "$0.28 per million") tells the model apart as surely as its name
+    return PRICE.sub("$…", out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -39,11 +40,46 @@ BIG_TEXT = "".join(f"line {i:06d} {BIG_LINE}\n" for i in range(1_048_576 // 63 +
 assert len(BIG_TEXT.encode()) > 1_048_576
 
 
+# Two host names whose lookups fail as glibc's do, whatever this machine's resolver, network or
+# /etc/hosts: a name that does not exist (EAI_NONAME) and a DNS server out of reach (EAI_AGAIN).
+NO_SUCH_HOST = "no-such-host.workbench-test.invalid"
+DNS_DOWN_HOST = "dns-down.workbench-test.invalid"
+FAILING_NAMES = {NO_SUCH_HOST: (socket.EAI_NONAME, "Name or service not known"),
+                 DNS_DOWN_HOST: (socket.EAI_AGAIN, "Temporary failure in name resolution")}
+# The resolver, as source: installed here and, as sitecustomize, in the stream reader process the
+# app starts (it inherits PYTHONPATH). Every other name goes to the real resolver.
+RESOLVER = f"""
+import socket
+
+_real_getaddrinfo = socket.getaddrinfo
+_FAILING = {FAILING_NAMES!r}
+
+
+def getaddrinfo(host, *args, **kwargs):
+    name = (host.decode() if isinstance(host, bytes) else host or "").rstrip(".").lower()
+    if name in _FAILING:
+        raise socket.gaierror(*_FAILING[name])
+    return _real_getaddrinfo(host, *args, **kwargs)
+"""
+
+
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy from this machine's environment: the .invalid host must stay a DNS failure here."""
+    """No proxy from this machine's environment: the failing names must reach the resolver."""
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def failing_resolver(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The resolver above, in this process and in any Python process a test starts."""
+    namespace: dict = {}
+    exec(compile(RESOLVER, "<failing resolver>", "exec"), namespace)  # noqa: S102 (our own source)
+    monkeypatch.setattr(socket, "getaddrinfo", namespace["getaddrinfo"])
+    site = tmp_path / "failing-resolver"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(RESOLVER + "\nsocket.getaddrinfo = getaddrinfo\n", "utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
 
 
 # --- the cases -----------------------------------------------------------------------------
@@ -70,7 +106,7 @@ class Case:
     says: tuple[str, ...] = ()  # words the message must contain (any case); one tuple = any of them
     requests: int | None = 1  # requests the faulty model sends (None: none reach the server)
     waits: Callable[[list[float]], None] = _no_waits
-    url: str = "server"  # server | refused | unknown
+    url: str = "server"  # server | refused | unknown | dns-down
     read_timeout: float | None = None
     exact: bool | None = None
 
@@ -114,10 +150,16 @@ CASES = [
          says=("html", "not an event stream")),
     Case("connection-refused", None, "error", "connect", None, says=("refused",), requests=None,
          waits=_backoff_waits, url="refused"),
-    Case("unknown-host", None, "error", "connect", None, says=("unknown host",), requests=None, url="unknown"),
+    Case("unknown-host", None, "error", "connect", None, says=("unknown host", "not known"), requests=None,
+         url="unknown"),
+    # EAI_AGAIN: the DNS server may answer on the next try, so it is retried (providers/retry.py)
+    Case("dns-down", None, "error", "connect", None, says=("unknown host", "temporary failure"), requests=None,
+         waits=_backoff_waits, url="dns-down"),
+    # 2 s, not less: the partial text (and the headers before it) must come within the read
+    # timeout, or a busy machine would turn "interrupted" into a plain timeout
     Case("read-stall-mid-stream", lambda: fs.stream(fs.answer_events([PARTIAL], finish=False, with_usage=False,
                                                                       done=False), then="stall"),
-         "interrupted", "timeout", None, text=PARTIAL, says=("read timeout", "0.5 s"), read_timeout=0.5),
+         "interrupted", "timeout", None, text=PARTIAL, says=("read timeout", "for 2 s"), read_timeout=2.0),
     Case("stall-before-headers", fs.hang, "error", "timeout", None, says=("read timeout",), requests=3,
          waits=_backoff_waits, read_timeout=0.5),
     Case("disconnect-mid-stream", lambda: fs.stream(fs.answer_events([PARTIAL, "and then"], finish=False,
@@ -176,7 +218,8 @@ def arm(server: FaultyServer, case: Case, home: Path) -> Path:
         faulty_url = server.base_url
     else:
         gate = None  # nothing of the faulty model reaches this server
-        faulty_url = fs.refused_url() if case.url == "refused" else fs.UNKNOWN_HOST_URL
+        faulty_url = {"refused": fs.refused_url, "unknown": lambda: f"http://{NO_SUCH_HOST}/v1",
+                      "dns-down": lambda: f"http://{DNS_DOWN_HOST}/v1"}[case.url]()
     server.script["healthy"] = fs.ok_stream(HEALTHY_TEXT, gate=gate)
     return write_config(home, server.base_url, faulty_url, read_timeout=case.read_timeout)
 
@@ -257,10 +300,7 @@ def test_ask_json(case: Case, server: FaultyServer, isolated_home: Path, instant
     check_row(faulty["answer_id"], case, message=faulty["error"]["message"] if faulty["error"] else None)
     check_row(healthy["answer_id"], Case("healthy", None, "ok", None, text=HEALTHY_TEXT))
     check_requests(server, case)
-    if case.url == "unknown" and "temporary failure" in faulty["error"]["message"].lower():
-        _backoff_waits(instant_retries)  # EAI_AGAIN is retried on purpose (providers/retry.py)
-    else:
-        case.waits(instant_retries)
+    case.waits(instant_retries)
 
 
 # --- ask --json, as a real process -----------------------------------------------------------
@@ -338,8 +378,7 @@ async def test_tui_round(case: Case, server: FaultyServer, isolated_home: Path,
         assert answer_id is not None
     check_row(answer_id, case, store_path, message=error.message if case.kind else None)
     check_requests(server, case)
-    if not (case.url == "unknown" and "temporary failure" in (result.error.message.lower() if result.error else "")):
-        case.waits(instant_retries)
+    case.waits(instant_retries)
 
 
 def _assert_text_shown(case: Case, shown: str) -> None:

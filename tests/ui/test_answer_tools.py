@@ -8,7 +8,7 @@ import io
 from rich.console import Console
 
 from servers.openai_stub import SSE, completion
-from ui.helpers import make_app, send, wait_round, wait_until
+from ui.helpers import make_app, painted_region, painted_text, send, wait_round, wait_until
 from workbench.ui.screens.diff import DiffScreen
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.pickers import BlockPicker, SaveBlockScreen
@@ -84,16 +84,25 @@ async def test_save_a_code_block_with_a_suggested_name(isolated_home, openai_stu
         await pilot.press("w")
         await wait_until(pilot, lambda: isinstance(app.screen, SaveBlockScreen))
         assert app.screen.query_one("#save-path").value == str(tmp_path / "flatten.py")
+        # and on screen, where a focused one-row field once showed nothing but its border
+        assert str(tmp_path / "flatten.py") in painted_text(app)
         await pilot.press("enter")
         await wait_until(pilot, lambda: not isinstance(app.screen, SaveBlockScreen))
         assert (tmp_path / "flatten.py").read_text() == "def flatten(xs):\n    return list(xs)\n"
+        (tmp_path / "flatten.py").write_text("# another file of the same name\n")
         await pilot.press("w")  # again: the file exists, Enter twice overwrites
         await wait_until(pilot, lambda: isinstance(app.screen, SaveBlockScreen))
         await pilot.press("enter")
-        await pilot.pause()
-        assert "exists" in str(app.screen.query_one("#save-problem").render())
+
+        def problem() -> str:  # the dialog's warning as painted, its wrapped lines joined
+            return " ".join(line.strip() for line in painted_region(app, app.screen.query_one("#save-problem")))
+
+        await wait_until(pilot, lambda: "flatten.py exists: Enter again to overwrite it." in problem(),
+                         "the save dialog to ask before overwriting")
+        assert (tmp_path / "flatten.py").read_text() == "# another file of the same name\n"  # not yet
         await pilot.press("enter")
-        await wait_until(pilot, lambda: not isinstance(app.screen, SaveBlockScreen))
+        await wait_until(pilot, lambda: not isinstance(app.screen, SaveBlockScreen), "the save dialog to close")
+        assert (tmp_path / "flatten.py").read_text() == "def flatten(xs):\n    return list(xs)\n"
 
 
 async def test_diff_two_answers_unified_and_code_only(isolated_home, openai_stub):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from servers.openai_stub import SSE, completion
-from ui.helpers import make_app, send, wait_round, wait_until
+from ui.helpers import make_app, painted_region, send, wait_round, wait_until
 from workbench.domain import AnswerStatus, ChatRequest
 from workbench.store.db import open_store
 from workbench.store.imports import import_scores
@@ -62,9 +62,14 @@ async def test_leaderboard_sorts_filters_shows_tasks_and_exports(isolated_home, 
         assert len(board.rows) == 4
         await pilot.press("escape")  # leaves the filter field
         await pilot.press("p")
+        await pilot.pause()
         assert board.has_class("-tasks")
-        tasks = board.query_one("#board-task-tables").render()
-        assert tasks is not None
+        # the per-task table as painted: the task, its rows best first, the winner
+        tasks = [line.strip() for line in painted_region(app, board.query_one("#board-task-tables"))]
+        assert tasks[0] == "Task: dijkstra", tasks
+        rows = [line.split("  ")[0] for line in tasks if line.split("  ")[0] in _names(board)]
+        assert rows == ["DeepSeek-R1", "Qwen3-Coder-30B", "DeepSeek V4 Flash", "Kimi K2.5"], tasks
+        assert "Winner: DeepSeek-R1" in tasks, tasks
         await pilot.press("e")
         exports = isolated_home / "data" / "exports"
         await wait_until(pilot, lambda: exports.is_dir() and any(exports.iterdir()))
@@ -109,6 +114,8 @@ async def test_a_scored_round_reaches_the_leaderboard_and_history_reopens_it(iso
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.runs)
         history = app.screen
         assert [r.prompt for r in history.runs] == ["Second prompt", "First prompt"]
+        history.query_one("#history-table").focus()  # wherever F7 puts the cursor first
+        await pilot.pause()
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen)
                          and "Answer stub-a." in screen.grid.panes[0].view.rendered_text())

@@ -39,9 +39,14 @@ def assert_usage_error(result: tuple[int, str, str], *needles: str) -> str:
     return lines[0]
 
 
-def ask(capsys: pytest.CaptureFixture, *args: str) -> dict:
-    code = main(["ask", "--json", *args])
-    out = capsys.readouterr().out
+def ask(capsys: pytest.CaptureFixture, *args: str, code: int | None = None) -> dict:
+    """`ask --json` with ``args``; its JSON. The exit code must follow the answers (0 when every
+    one is ok, 1 when one is not) and, if given, be ``code``."""
+    got = main(["ask", "--json", *args])
+    out, err = capsys.readouterr()
     data = json.loads(out)
-    assert code in (0, 1), out
+    statuses = [r["status"] for r in data["results"]]
+    assert statuses, out
+    assert got == (0 if all(s == "ok" for s in statuses) else 1), (got, statuses, err)
+    assert code is None or got == code, (got, code, statuses, err)
     return data

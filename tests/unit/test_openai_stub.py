@@ -82,17 +82,20 @@ def test_stall_and_hang_are_released_by_stop() -> None:
         stub = StubServer(script).start()
         outcome: list[object] = []
 
-        def client(base_url: str, outcome: list[object]) -> None:
+        def client(stub: StubServer, outcome: list[object]) -> None:
             try:
-                post(base_url, timeout=60)
+                post(stub.base_url, timeout=60)
                 outcome.append("returned")
             except httpx.HTTPError as exc:
                 outcome.append(exc)
+            finally:
+                stub.wake()
 
-        thread = threading.Thread(target=client, args=(stub.base_url, outcome))
+        thread = threading.Thread(target=client, args=(stub, outcome))
         thread.start()
-        while not stub.requests:
-            threading.Event().wait(0.01)
+        # the request's arrival (or the client's end) wakes this wait: no polling, no clock
+        arrived = stub.wait_for_requests(1, unless=lambda outcome=outcome: bool(outcome))
+        assert arrived, f"the client ended before its request reached the stub: {outcome}"
         stub.stop()
         thread.join(timeout=30)
         assert not thread.is_alive()

@@ -120,13 +120,24 @@ def test_load_in_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(tokens, "ENCODING_FILES", {"cl100k_base": (url, sha)})
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     counter = TokenCounter()
+    real_load, gate, calls = counter.load, threading.Event(), []
+
+    def held_load(dirs=None) -> bool:  # the loader stays alive until the test has counted
+        calls.append(dirs)
+        gate.wait()
+        return real_load(dirs)
+
+    counter.load = held_load
     counter.load_in_background()
-    counter.load_in_background()  # at most one loader
+    counter.load_in_background()  # at most one loader, also while the first is still loading
     loaders = [t for t in threading.enumerate() if t.name == "tiktoken-load"]
-    assert len(loaders) <= 1
-    for thread in loaders:
-        thread.join(timeout=60)
-    assert counter.method == "tiktoken:cl100k_base"
+    assert len(loaders) == 1
+    gate.set()
+    loaders[0].join(timeout=60)  # a backstop: the load reads one small file
+    assert not loaders[0].is_alive()
+    assert len(calls) == 1 and counter.method == "tiktoken:cl100k_base"
+    counter.load_in_background()  # loaded: no loader any more
+    assert not [t for t in threading.enumerate() if t.name == "tiktoken-load"] and len(calls) == 1
 
 
 def test_candidate_dirs(monkeypatch: pytest.MonkeyPatch, isolated_home: Path, tmp_path: Path) -> None:

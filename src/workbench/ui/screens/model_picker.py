@@ -13,6 +13,7 @@ from workbench.config import Settings
 from workbench.domain import ModelInfo
 from workbench.routing import ROUTED, ROUTED_ID
 from workbench.safety import sanitize
+from workbench.ui.screens.pickers import MarkedSelectionList
 
 MAX_MODELS = 10
 
@@ -54,7 +55,7 @@ class ModelPicker(ModalScreen[list[ModelInfo] | None]):
             f"medium → {policy.medium}, hard → {policy.hard}", ROUTED_ID, ROUTED_ID in self.chosen_ids))
         with Vertical():
             yield Label("Space toggles · Enter or Ctrl+S applies · Esc cancels · up to 10 models", id="picker-help")
-            yield SelectionList[str](*selections, id="picker-list")
+            yield MarkedSelectionList(*selections, id="picker-list")
             yield Label("", id="picker-error")
 
     def on_mount(self) -> None:

@@ -1,16 +1,21 @@
 """Small keyboard pickers: a code block of an answer (to copy or save), another pane (to diff
-with), and the file a code block is saved to."""
+with), and the file a code block is saved to; and the check marks the other pickers share."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
-from textual.widgets.option_list import Option
+from textual.strip import Strip
+from textual.style import Style
+from textual.widgets import Checkbox, Input, Label, OptionList, SelectionList
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from workbench.code_blocks import CodeBlock
 from workbench.safety import sanitize
@@ -23,8 +28,47 @@ _PICKER_CSS = """
 }}
 {cls} OptionList {{ height: auto; max-height: 14; }}
 {cls} .hint {{ color: $text-muted; }}
-{cls} .problem {{ color: $error; height: auto; }}
+{cls} .problem {{ color: $error; width: 1fr; height: auto; }}
 """
+
+
+# Textual draws a box as ▐X▌ whatever its state and tells the states apart by colour alone:
+# under NO_COLOR (or to a colour-blind user) every row looks ticked. A bracketed mark reads anywhere.
+MARK_ON, MARK_OFF = "[x]", "[ ]"
+
+
+class MarkedSelectionList(SelectionList):
+    """A SelectionList whose rows start with [x] or [ ] (same width as Textual's ▐X▌ gutter)."""
+
+    def render_line(self, y: int) -> Strip:
+        """The option's line after its mark; keys and clicks work as in SelectionList."""
+        line = OptionList.render_line(self, y)
+        index = self.scroll_offset.y + y
+        try:
+            selection = self.get_option_at_index(index)
+        except OptionDoesNotExist:
+            return line
+        selected = selection.value in self._selected
+        component = "selection-list--button" + ("-selected" if selected else "")
+        if self.highlighted == index:
+            component += "-highlighted"
+        base = next(iter(line)).style or self.rich_style
+        mark = base
+        if selected:  # the tick keeps the theme's colour where there is one
+            mark = base + RichStyle(color=self.get_component_rich_style(component).color, bold=True)
+        meta = RichStyle(meta={"option": index})  # a click on the mark toggles its row
+        text = MARK_ON if selected else MARK_OFF
+        return Strip([Segment(text[0], base + meta), Segment(text[1], mark + meta),
+                      Segment(text[2], base + meta), Segment(" ", base), *line])
+
+
+class MarkedCheckbox(Checkbox):
+    """A Checkbox drawn as [x] label / [ ] label."""
+
+    @property
+    def _button(self) -> Content:
+        tick = Style(foreground=self.get_visual_style("toggle--button").foreground, bold=True)
+        return Content.assemble("[", ("x", tick) if self.value else " ", "]")
 
 
 class _NumberedPicker(ModalScreen[int | None]):
@@ -84,6 +128,8 @@ class SaveBlockScreen(ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="save-cancel")]
     DEFAULT_CSS = _PICKER_CSS.format(cls="SaveBlockScreen") + """
     SaveBlockScreen Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    /* Textual's Input:focus border outranks the rule above and leaves the 1-row field no room */
+    SaveBlockScreen Input:focus { border: none; }
     """
 
     def __init__(self, block: CodeBlock, suggested: Path) -> None:

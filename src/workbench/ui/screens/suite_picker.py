@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from workbench.safety import sanitize
 from workbench.suites import Suite, SuiteEntry
+from workbench.ui.screens.pickers import MarkedCheckbox
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class SuitePicker(ModalScreen[SuiteChoice | None]):
     SuitePicker Horizontal Label { width: auto; padding-right: 1; }
     SuitePicker Input { width: 6; height: 1; border: none; padding: 0 1; background: $boost; }
     SuitePicker Checkbox { height: 1; border: none; padding: 0; margin-left: 3; background: $surface; }
+    /* Textual's ToggleButton:focus adds a tall border, which leaves a 1-row box no room for its mark */
+    SuitePicker Checkbox:focus { border: none; }
     SuitePicker #suite-help, SuitePicker #suite-models { color: $text-muted; }
     SuitePicker #suite-error { color: $error; height: auto; }
     """
@@ -65,7 +68,7 @@ class SuitePicker(ModalScreen[SuiteChoice | None]):
                 yield Label("Ask each task")
                 yield Input("1", id="suite-repeats", restrict=r"\d*", max_length=2)
                 yield Label("time(s)")
-                yield Checkbox("blind", id="suite-blind")
+                yield MarkedCheckbox("blind", id="suite-blind")
             yield Label("\n".join(self.problems), id="suite-error")
             yield Label("Enter starts or resumes the suite · Ctrl+N starts a new session · Esc cancels",
                         id="suite-help")
