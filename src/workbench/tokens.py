@@ -15,7 +15,6 @@ Nothing is ever downloaded, and loading happens off the UI thread (``load_in_bac
 from __future__ import annotations
 
 import base64
-import hashlib
 import math
 import os
 import tempfile
@@ -60,6 +59,8 @@ def candidate_dirs() -> list[Path]:
 
 def find_encoding_file(name: str, dirs: list[Path] | None = None) -> Path | None:
     """The cached file for an encoding, if present (content is checked when loaded)."""
+    import hashlib  # here: the app imports this module before its first frame, which needs no hash (Q2)
+
     url, _ = ENCODING_FILES[name]
     file_name = hashlib.sha1(url.encode()).hexdigest()
     for directory in dirs if dirs is not None else candidate_dirs():
@@ -71,6 +72,8 @@ def find_encoding_file(name: str, dirs: list[Path] | None = None) -> Path | None
 
 def load_ranks(path: Path, expected_sha256: str | None) -> dict[bytes, int]:
     """Parse a ``.tiktoken`` file (``base64(token) rank`` per line), checking its hash."""
+    import hashlib
+
     data = path.read_bytes()
     if expected_sha256 and hashlib.sha256(data).hexdigest() != expected_sha256:
         raise ValueError(f"{path} does not match the expected SHA-256")

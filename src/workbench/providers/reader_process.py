@@ -15,15 +15,16 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Any
-
-import httpx
+from typing import IO, TYPE_CHECKING, Any
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.base import Provider, make_provider
 from workbench.providers.events import StreamEvent
 from workbench.providers.reader_wire import DONE, HEADER, decode_error, frame, unframe
+
+if TYPE_CHECKING:  # the app makes a reader before it needs httpx (Q2: not before the first frame)
+    import httpx
 
 #: how long ``close`` waits for the process to end by itself before it is killed
 CLOSE_GRACE_S = 2.0

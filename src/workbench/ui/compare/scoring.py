@@ -68,31 +68,42 @@ class RoundScoring:
 
     # -- scoring --------------------------------------------------------------------------
     async def request_score(self, pane: AnswerPane) -> None:
-        """Open the score entry for ``pane`` (or say why it cannot be scored)."""
+        """Open the score entry for ``pane`` (or say why it cannot be scored). Keys held since
+        the score key was read go to the entry once it is up, or back here when it does not open."""
+        if not await self._open_score_entry(pane):
+            self._release_keys()
+
+    def _release_keys(self) -> None:
+        release = getattr(self.screen.app, "release_keys", None)
+        if release is not None:
+            release()
+
+    async def _open_score_entry(self, pane: AnswerPane) -> bool:
         screen = self.screen
         if pane.is_streaming:
             screen.notify("Wait for the answer to end (or press c to cancel it), then score it.",
                           severity="warning", timeout=4)
-            return
+            return False
         answer_id = pane.answer_id
         if answer_id is None:
             what = "Nothing to score yet: send a prompt first." if pane.result is None and pane.stored is None \
                 else "This answer was not saved (the store is unavailable), so it cannot be scored."
             screen.notify(what, severity="warning", timeout=5)
-            return
+            return False
         if not is_scorable(pane.answer_text):
             screen.notify(f"{pane.display_name} has no text to score (the call failed); score the others.",
                           severity="warning", timeout=5)
-            return
+            return False
         try:
             previous = (await screen.services.store.call(latest_scores, [answer_id])).get(answer_id)
         except StoreError as exc:
             screen.notify(str(exc), severity="error")
-            return
+            return False
 
         async def save(entry: ScoreEntry | None) -> None:
-            # focus first: the next key (n, say) may arrive before the write is done
+            # focus first, then the keys typed meanwhile (n, say): the write may take a while
             pane.view.focus()
+            self._release_keys()
             if entry is not None:
                 self.saving.add(answer_id)
                 try:
@@ -101,6 +112,7 @@ class RoundScoring:
                     self.saving.discard(answer_id)
 
         screen.app.push_screen(ScoreScreen(f"Score {pane.display_name}", previous), save)
+        return True
 
     async def _save(self, pane: AnswerPane, answer_id: int, entry: ScoreEntry) -> None:
         screen = self.screen
@@ -120,7 +132,13 @@ class RoundScoring:
         self.reveal_if_done()
 
     def next_unscored(self, after: AnswerPane | None) -> None:
-        """Focus the next pane whose answer has text and no score."""
+        """Focus the next pane whose answer has text and no score; then the keys typed since n."""
+        try:
+            self._focus_next_unscored(after)
+        finally:
+            self._release_keys()
+
+    def _focus_next_unscored(self, after: AnswerPane | None) -> None:
         panes = self.screen.grid.panes
         start = after.index + 1 if after is not None else 0
         for offset in range(len(panes)):
@@ -158,14 +176,15 @@ class RoundScoring:
         models = [self._model_of(a) for a in answers]
         await screen.grid.set_models(models)
         for pane, answer in zip(screen.grid.panes, answers):
+            if hidden:  # before the answer is shown: its error may name the model
+                pane.set_blind(answer.blind_label or "?")
             pane.show_stored(answer, saved_reading(
                 input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
                 reasoning_tokens=answer.reasoning_tokens, exact=answer.tokens_exact, cost_usd=answer.cost_usd,
-                ttft_ms=answer.ttft_ms, duration_ms=answer.duration_ms, status=answer.status))
+                ttft_ms=answer.ttft_ms, duration_ms=answer.duration_ms, status=answer.status,
+                billing=answer.billing_note, finish_reason=answer.finish_reason))
             score = detail.scores.get(answer.id)
             pane.set_score(score.score if score is not None else None)
-            if hidden:
-                pane.set_blind(answer.blind_label or "?")
         self.round_blind = hidden
         run = detail.run
         screen.adopt_run(run.id, models, ChatRequest(

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from workbench.domain import AnswerStatus, ChatRequest, ModelInfo, RunRecord
@@ -28,8 +27,10 @@ from workbench.ui.screens.model_picker import ModelPicker
 from workbench.ui.screens.options import OptionsScreen, RoundOptions
 from workbench.ui.services import Services
 from workbench.ui.widgets.answer_pane import AnswerPane
+from workbench.ui.widgets.key_footer import KeyFooter
 from workbench.ui.widgets.pane_grid import PaneGrid
 from workbench.ui.widgets.prompt_bar import PromptBar
+from workbench.ui.widgets.round_prompt import RoundPrompt, ShownPrompt
 from workbench.ui.widgets.session_bar import SessionBar
 
 #: Flush ticks per frame. A tick renders one pane, so the paint that follows covers one pane's box
@@ -76,6 +77,7 @@ class CompareScreen(Screen):
         Binding("alt+right", "next_pane", "Next pane", id="next-pane"),
         Binding("alt+left", "previous_pane", "Prev pane", id="previous-pane", show=False),
         Binding("i", "focus_prompt", "Prompt", id="focus-prompt", show=False),
+        Binding("alt+p", "toggle_round_prompt", "Show prompt", id="toggle-round-prompt", show=False),
         *[Binding(f"alt+{n % 10}", f"show_pane({n - 1})", f"Pane {n}", id=f"show-pane-{n}", show=False)
           for n in range(1, 11)],
     ]
@@ -90,6 +92,8 @@ class CompareScreen(Screen):
         self.grid = PaneGrid()
         self.prompt_bar = PromptBar()
         self.session_bar = SessionBar()
+        self.round_prompt = RoundPrompt()
+        self._reopened_run: int | None = None  # the stored run on screen, reopened from history
         self.round_no = 0
         self.request: ChatRequest | None = None
         self.workers_by_pane: dict[int, Worker] = {}
@@ -106,9 +110,10 @@ class CompareScreen(Screen):
 
     def compose(self):
         yield self.session_bar
+        yield self.round_prompt
         yield self.grid
         yield self.prompt_bar
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         await self.grid.set_models(self.models)
@@ -140,7 +145,7 @@ class CompareScreen(Screen):
             return self.suite.active
         if action == "stop_streams" and not self.streaming:
             # Escape with nothing to stop returns to the prompt (shown only while streaming).
-            return True if self.grid.focused_pane() is not None else False
+            return self.grid.focused_pane() is not None or self.round_prompt.has_focus
         return True
 
     # -- rounds -----------------------------------------------------------------------------
@@ -158,6 +163,9 @@ class CompareScreen(Screen):
         opts = self.options
         self.request = ChatRequest(prompt=prompt, system=opts.system, temperature=opts.temperature,
                                    max_tokens=opts.max_tokens)
+        self._reopened_run = None
+        self.round_prompt.show(ShownPrompt(prompt, opts.system, opts.temperature, opts.max_tokens,
+                                           origin=f"task {spec.task}" if spec is not None else ""))
         params = {"temperature": opts.temperature, "max_tokens": opts.max_tokens}
         if spec is None:
             await self.recorder.open_run(RunRecord(prompt, opts.system, params, source="tui",
@@ -274,7 +282,9 @@ class CompareScreen(Screen):
         totals = _Totals(self._ended.known_usd, self._ended.unknown, self._ended.tokens, self._ended.exact)
         for result in self.live_results:
             totals.add(result)
-        self.session_bar.show(suite=self.suite.status_line(), blind=self.scoring.blind_next, round_no=self.round_no, temperature=self.options.temperature,
+        self.session_bar.show(suite=self.suite.status_line(), blind=self.scoring.blind_next, round_no=self.round_no,
+                              label=f"run {self._reopened_run} (reopened)" if self._reopened_run else "",
+                              temperature=self.options.temperature,
                               system=self.options.system, known_usd=totals.known_usd, unknown=totals.unknown,
                               tokens=totals.tokens, exact=totals.exact, cost_hidden=self.scoring.round_blind)
 
@@ -313,6 +323,10 @@ class CompareScreen(Screen):
         """Make a reopened run the current one: retries add answers to it."""
         self.recorder.adopt_run(run_id)
         self.models, self.request = models, request
+        self._reopened_run = run_id
+        self.round_prompt.show(ShownPrompt(request.prompt, request.system, request.temperature, request.max_tokens,
+                                           origin=f"run {run_id}"))
+        self._update_session_bar()
         self.workers_by_pane.clear()
         self.grid.refresh_tabs()
         self.refresh_bindings()
@@ -320,6 +334,8 @@ class CompareScreen(Screen):
     # -- actions ----------------------------------------------------------------------------
     async def action_stop_streams(self) -> None:
         if not self.streaming:
+            if self.round_prompt.has_focus and self.round_prompt.expanded:
+                self.round_prompt.toggle()
             self.prompt_bar.focus_editor()
             return
         await self.cancel_all()
@@ -330,6 +346,14 @@ class CompareScreen(Screen):
 
     def action_focus_prompt(self) -> None:
         self.prompt_bar.focus_editor()
+
+    def action_toggle_round_prompt(self) -> None:
+        if self.round_prompt.shown is None:
+            self.notify("No round yet: the prompt shows here once one is sent or reopened.", timeout=3)
+        elif self.round_prompt.toggle():
+            self.round_prompt.focus()  # arrows scroll a long prompt; Esc returns to the input
+        else:
+            self.prompt_bar.focus_editor()
 
     def _step_pane(self, step: int) -> None:
         current = self.grid.focused_pane()

@@ -8,10 +8,11 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from workbench.code_blocks import code_only, side_by_side, unified_diff
 from workbench.safety import sanitize
+from workbench.ui.widgets.key_footer import KeyFooter
 
 SIDE_BY_SIDE_MIN_WIDTH = 100
 STYLE = {"delete": "red", "insert": "green", "replace": "yellow"}
@@ -41,7 +42,7 @@ class DiffScreen(Screen):
         yield Static("", id="diff-title")
         with VerticalScroll(id="diff-body"):
             yield Static("", id="diff-content")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#diff-body").focus()

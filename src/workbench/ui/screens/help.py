@@ -8,7 +8,9 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from workbench.ui.widgets.key_footer import KeyFooter
 
 #: (title, class whose BINDINGS it lists), in the order shown; the app, which imports every
 #: screen, passes them in, so that this screen imports none of them.
@@ -63,7 +65,7 @@ class HelpScreen(Screen):
     def compose(self):
         with VerticalScroll(id="help-body"):
             yield Static(self._content(), id="help-content")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

@@ -12,6 +12,7 @@ from textual.widgets import Input, Label
 
 from workbench.ranking.scoring import Criteria, ScoreError, parse_score
 from workbench.store.scores import StoredScore
+from workbench.ui.key_order import keys_handled
 
 CRITERIA = (("correctness", "Correctness"), ("code_quality", "Code quality"),
             ("documentation", "Documentation"), ("edge_cases", "Edge cases"))
@@ -29,7 +30,15 @@ class ScoreEntry:
 class ScoreScreen(ModalScreen[ScoreEntry | None]):
     """Score one answer; returns the entry, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="score-cancel")]
+    # Priority: the app acts on these keys as it reads them, so a quick typist's next key goes to
+    # the field (or screen) they moved to, not the one they left (see ui/key_order.py).
+    BINDINGS = [
+        Binding("enter", "save", "Save", id="score-save", priority=True),
+        Binding("escape", "dismiss_none", "Cancel", id="score-cancel", priority=True),
+        Binding("tab", "next_field", "Next field", id="score-next-field", show=False, priority=True),
+        Binding("shift+tab", "previous_field", "Previous field", id="score-previous-field", show=False,
+                priority=True),
+    ]
 
     DEFAULT_CSS = """
     ScoreScreen { align: center middle; }
@@ -40,8 +49,16 @@ class ScoreScreen(ModalScreen[ScoreEntry | None]):
     ScoreScreen Horizontal { height: 1; margin-bottom: 1; }
     ScoreScreen Label { height: 1; }
     ScoreScreen .field-label { width: 15; }
-    ScoreScreen Input { border: none; height: 1; padding: 0 1; background: $boost; }
-    ScoreScreen Input:focus { background: $primary 30%; }
+    /* Input:focus draws a tall border that leaves a one-line field no room for its text: the
+       border is set here for the focused state too. Left and right edges show the field without
+       colour (NO_COLOR) and cost no height. */
+    ScoreScreen Input, ScoreScreen Input:focus {
+        border: none; border-left: tall $panel-lighten-2; border-right: tall $panel-lighten-2;
+        height: 1; padding: 0 1; background: $boost;
+    }
+    ScoreScreen Input:focus {
+        border-left: tall $primary; border-right: tall $primary; background: $primary 30%;
+    }
     ScoreScreen Input.-short { width: 8; }
     ScoreScreen Input#score-note { width: 1fr; }
     ScoreScreen #score-mean { width: 1fr; color: $text-muted; padding-left: 2; }
@@ -69,7 +86,7 @@ class ScoreScreen(ModalScreen[ScoreEntry | None]):
                     for key, title in row:
                         yield Label(title, classes="field-label")
                         value = "" if crit is None else f"{getattr(crit, key):g}"
-                        yield Input(value, id=f"score-{key}", classes="-short")
+                        yield Input(value, id=f"score-{key}", classes="-short", placeholder="–")
             with Horizontal():
                 yield Label("Note", classes="field-label")
                 yield Input(prev.note if prev is not None else "", id="score-note", placeholder="one line")
@@ -81,6 +98,35 @@ class ScoreScreen(ModalScreen[ScoreEntry | None]):
         if self.previous is not None:
             self.query_one(Vertical).border_subtitle = f"now {self.previous.score:g} — saving keeps the old score in history"
         self.query_one("#score-overall", Input).focus()
+        release = getattr(self.app, "release_keys", None)
+        if release is not None:  # keys typed while the entry opened go to the field now focused
+            release()
+
+    def _hold_keys(self) -> None:
+        hold = getattr(self.app, "hold_keys", None)
+        if hold is not None:  # the one who gets the result releases them once focus is back
+            hold()
+
+    def action_next_field(self) -> None:
+        self.focus_next()
+
+    def action_previous_field(self) -> None:
+        self.focus_previous()
+
+    def action_save(self) -> None:
+        # the fields may not have handled every key typed before Enter yet: read them once they have
+        self._hold_keys()
+        self.run_worker(self._save_when_typed(), name="score-save", exclusive=True)
+
+    async def _save_when_typed(self) -> None:
+        await keys_handled(*self.query(Input))
+        entry = self.entry()
+        if entry is None:
+            release = getattr(self.app, "release_keys", None)
+            if release is not None:
+                release()
+            return
+        self.dismiss(entry)
 
     def _criteria_values(self) -> dict[str, str]:
         return {key: self.query_one(f"#score-{key}", Input).value.strip() for key, _ in CRITERIA}
@@ -100,12 +146,6 @@ class ScoreScreen(ModalScreen[ScoreEntry | None]):
             mean.update("fill all four criteria")
         else:
             mean.update("1–10, half points (8.5)")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        entry = self.entry()
-        if entry is not None:
-            self.dismiss(entry)
 
     def entry(self) -> ScoreEntry | None:
         """The entry as typed, or None (with the problem shown) when it is not valid."""
@@ -130,4 +170,5 @@ class ScoreScreen(ModalScreen[ScoreEntry | None]):
             return None
 
     def action_dismiss_none(self) -> None:
+        self._hold_keys()
         self.dismiss(None)

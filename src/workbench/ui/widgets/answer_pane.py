@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 
 from workbench.blinding import names_itself, redact
-from workbench.domain import AnswerStatus, ModelInfo
+from workbench.domain import FINISH_CONTEXT, FINISH_LENGTH, AnswerStatus, ModelInfo, cut_off_label
 from workbench.meter import MeterReading
 from workbench.providers.events import ReasoningDelta, RetryNotice, TextDelta
 from workbench.routing import is_routed
@@ -23,6 +26,14 @@ STATUS_LABEL = {
 }
 
 
+#: Said under a cut-off answer's text, by finish reason: why it stops mid-way, what to do about it.
+CUT_OFF_NOTICES = {
+    FINISH_LENGTH: "Cut off (max tokens): the answer reached the output limit and is incomplete. "
+                   "Raise Max tokens (F4) for a longer one.",
+    FINISH_CONTEXT: "Cut off (context window): the answer filled the model's context and is incomplete.",
+}
+
+
 class AnswerPane(Vertical):
     """Shows one answer as it streams; keys act on this pane when it has focus."""
 
@@ -31,8 +42,9 @@ class AnswerPane(Vertical):
         Binding("r", "retry", "Retry", id="retry-pane"),
         Binding("c", "cancel", "Cancel", id="cancel-pane", show=False),
         Binding("t", "toggle_reasoning", "Reasoning", id="toggle-reasoning"),
-        Binding("s", "score", "Score", id="score-answer"),
-        Binding("n", "next_unscored", "Next unscored", id="next-unscored"),
+        # priority: the app opens the entry as it reads s, so keys typed right after wait for it
+        Binding("s", "score", "Score", id="score-answer", priority=True),
+        Binding("n", "next_unscored", "Next unscored", id="next-unscored", priority=True),
         Binding("y", "tool('copy-answer')", "Copy", id="copy-answer"),
         Binding("b", "tool('copy-block')", "Copy block", id="copy-block"),
         Binding("w", "tool('save-block')", "Save block", id="save-block", show=False),
@@ -97,6 +109,8 @@ class AnswerPane(Vertical):
         self.score: float | None = None
         self.stored: StoredAnswer | None = None  # a past answer reopened from history
         self.self_named: str | None = None
+        # "length" when the answer shown ended ok at the token cap (domain.normalise_finish_reason)
+        self.finish_reason: str | None = None
         self._retry_shown = False
 
     def compose(self):
@@ -157,20 +171,31 @@ class AnswerPane(Vertical):
         self.set_class(score is not None, "-scored")
         self._update_title()
 
+    @property
+    def status_text(self) -> str:
+        """The status as the subtitle says it: 'done', 'cut off (max tokens)', 'failed' …"""
+        cut = cut_off_label(self.finish_reason) if self.status == "ok" else None
+        return cut or STATUS_LABEL.get(self.status, self.status)
+
     def _update_title(self) -> None:
         self.border_title = sanitize(self.label)
-        note = STATUS_LABEL.get(self.status, self.status)
+        cut_off = self.status == "ok" and cut_off_label(self.finish_reason) is not None
+        note = ""
         if self.score is not None:
             note = f"{note} · ★ {self.score:g}"
         if self.self_named:
             note = f"{note} · ⚑ names itself"
-        self.border_subtitle = note
+        # the app's stylesheet colours the subtitle by status (-done is green): a cut-off answer's
+        # label carries its own warning colour, so "done" and "cut off" do not look alike
+        self.border_subtitle = (Content.assemble((self.status_text, "$warning"), note) if cut_off
+                                else self.status_text + note)
         for state in ("streaming", "failed", "done", "cancelled"):
             self.remove_class(f"-{state}")
         cls = {"streaming": "-streaming", "connecting": "-streaming", "ok": "-done", "error": "-failed",
                "interrupted": "-failed", "cancelled": "-cancelled"}.get(self.status)
         if cls:
             self.add_class(cls)
+        self.set_class(cut_off, "-cut-off")
 
     def begin(self, result: AnswerResult) -> None:
         """A new stream starts in this pane."""
@@ -178,6 +203,7 @@ class AnswerPane(Vertical):
         self.stored = None
         self.score = None
         self.self_named = None
+        self.finish_reason = None
         self.remove_class("-scored")
         self.view.reset()
         self.status = "connecting"
@@ -231,7 +257,9 @@ class AnswerPane(Vertical):
         assert result is not None
         self.view.finish()
         self.status = result.status.value
+        self.finish_reason = result.stop_reason
         self.self_named = names_itself(result.text, self.answer_model)
+        cut = cut_off_label(self.finish_reason)
         if result.error is not None:
             prefix = "Failed" if result.status == AnswerStatus.ERROR else "Stopped"
             self.view.set_notice(f"{prefix}: {self.shown_error(result.error.message)}")
@@ -240,6 +268,8 @@ class AnswerPane(Vertical):
             self.view.set_notice(f"Cancelled — {kept}.", style="warning")
         elif not result.text:
             self.view.set_notice("The model returned an empty answer.", style="warning")
+        elif cut:
+            self.view.set_notice(CUT_OFF_NOTICES.get(self.finish_reason or "", cut), style="warning")
         self._update_title()
         self.update_meter()
 
@@ -258,14 +288,20 @@ class AnswerPane(Vertical):
             self.view.add_text(answer.text)
         self.view.finish()
         self.status = answer.status
+        self.finish_reason = answer.finish_reason
         self.self_named = names_itself(answer.text, self.model)
+        cut = cut_off_label(answer.finish_reason) if answer.status == "ok" else None
         if answer.error_message:
             self.view.set_notice(f"Failed: {self.shown_error(answer.error_message)}")
         elif not answer.text:
             self.view.set_notice("No text was saved for this answer.", style="warning")
+        elif cut:
+            self.view.set_notice(CUT_OFF_NOTICES.get(self.finish_reason or "", cut), style="warning")
         self._update_title()
         if reading is not None:
-            self.meter.show(reading)
+            # the reading is rebuilt from the stored row by the caller; the finish reason is the
+            # row's too, whether or not the caller passed it on
+            self.meter.show(replace(reading, finish_reason=answer.finish_reason))
 
     @property
     def is_streaming(self) -> bool:
@@ -281,10 +317,17 @@ class AnswerPane(Vertical):
     def action_cancel(self) -> None:
         self.post_message(self.CancelRequested(self))
 
+    def _hold_keys(self) -> None:
+        hold = getattr(self.app, "hold_keys", None)
+        if hold is not None:  # released once the focus has moved (ui/key_order.py)
+            hold()
+
     def action_score(self) -> None:
+        self._hold_keys()  # until the entry has focus, or it does not open
         self.post_message(self.ScoreRequested(self))
 
     def action_next_unscored(self) -> None:
+        self._hold_keys()
         self.post_message(self.NextUnscoredRequested(self))
 
     def action_tool(self, tool: str) -> None:

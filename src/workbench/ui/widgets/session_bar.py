@@ -21,11 +21,11 @@ class SessionBar(Widget):
         super().__init__(id="session-bar")
         self.state: tuple = ()
 
-    def show(self, *, suite: str = "", blind: bool = False, round_no: int, temperature: float, system: str,
+    def show(self, *, suite: str = "", blind: bool = False, round_no: int, label: str = "", temperature: float, system: str,
              known_usd: Decimal, unknown: bool, tokens: int, exact: bool, cost_hidden: bool = False) -> None:
         """Update the figures (refreshes only when they changed). ``cost_hidden``: a blind round is
         on screen, whose answers, ending one by one, would each be priced by the total's steps."""
-        state = (round_no, temperature, system, known_usd, unknown, tokens, exact, blind, suite, cost_hidden)
+        state = (round_no, temperature, system, known_usd, unknown, tokens, exact, blind, suite, cost_hidden, label)
         if state != self.state:
             self.state = state
             self.refresh()
@@ -33,7 +33,7 @@ class SessionBar(Widget):
     def render(self) -> Text:
         if not self.state:
             return Text(" workbench", style="bold")
-        round_no, temperature, system, known, unknown, tokens, exact, blind, suite, cost_hidden = self.state
+        round_no, temperature, system, known, unknown, tokens, exact, blind, suite, cost_hidden, label = self.state
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" workbench", style="bold")
         if blind:
@@ -41,7 +41,7 @@ class SessionBar(Widget):
         if suite:  # the suite's progress matters more than its fixed settings
             text.append(f" · {sanitize(suite)}", style="bold")
         else:
-            text.append(f" · round {round_no}" if round_no else " · ready")
+            text.append(f" · {sanitize(label)}" if label else f" · round {round_no}" if round_no else " · ready")
             text.append(f" · temp {temperature:g} · sys: ")
             first_line = sanitize(system).strip().splitlines()[0] if system.strip() else "none"
             text.append(first_line[:24] + ("…" if len(first_line) > 24 else ""), style="italic")
