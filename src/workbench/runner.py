@@ -12,8 +12,7 @@ import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from workbench.config import api_key_for
 from workbench.domain import (
@@ -38,10 +37,13 @@ from workbench.providers.events import (
     TextDelta,
     UsageReport,
 )
-from workbench.providers.http import client_for
-from workbench.providers.reader_process import ReaderProcess
 from workbench.providers.retry import RetryPolicy, Sleep, stream_with_retries
 from workbench.tokens import TokenCounter
+
+if TYPE_CHECKING:  # httpx and the reader cost ~35 ms to import: not before the first frame (Q2)
+    import httpx
+
+    from workbench.providers.reader_process import ReaderProcess
 
 EventSink = Callable[[StreamEvent], None]
 
@@ -163,6 +165,8 @@ async def stream_answer(
         policy = RetryPolicy(max_retries=result.provider.max_retries)
         loop = asyncio.get_running_loop()
         deadline_at = loop.time() + deadline_s if deadline_s is not None else None
+        from workbench.providers.http import client_for  # with the first stream, not at start-up
+
         http_context = client_for(client, result.provider) if reader is None else contextlib.nullcontext(client)
         async with http_context as http, asyncio.timeout(deadline_s):
             events = stream_with_retries(

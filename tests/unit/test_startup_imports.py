@@ -29,7 +29,7 @@ from workbench.ui.compare.screen import CompareScreen
 from workbench.ui.services import Services
 
 #: Never imported by importing the app: they load after the first frame, or when first used.
-NOT_AT_IMPORT = ("tiktoken",)
+NOT_AT_IMPORT = ("tiktoken", "httpx", "pygments", "markdown_it")
 
 
 def imported_by(statement: str, watched: tuple[str, ...]) -> list[str]:

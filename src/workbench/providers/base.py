@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from workbench.domain import ChatRequest, ModelInfo, ProviderConfig
 from workbench.providers import errors
 from workbench.providers.events import StreamEvent
+
+if TYPE_CHECKING:  # only an annotation here; importing httpx costs start-up time (Q2)
+    import httpx
 
 
 class Provider(Protocol):

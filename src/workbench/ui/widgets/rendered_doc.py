@@ -12,10 +12,8 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from rich.console import Console, RenderableType
-from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.strip import Strip
 
@@ -55,6 +53,8 @@ class RenderContext:
 
     def text_block(self, source: str) -> list[Strip]:
         """A paragraph-like block as Markdown."""
+        from rich.markdown import Markdown  # markdown-it and Pygments: at the first answer, not start-up (Q2)
+
         md = Markdown(source, code_theme=self.code_theme, hyperlinks=False, style=self.text_style or "none")
         lines = self.render(md)
         # Rich pads some elements (lists) with blank lines; blocks are spaced by the document
@@ -68,6 +68,8 @@ class RenderContext:
         """Code, highlighted and wrapped."""
         if not source:
             return []
+        from rich.syntax import Syntax  # see Markdown above
+
         syntax = Syntax(source, _lexer(language), theme=self.code_theme, word_wrap=True, padding=(0, 1),
                         tab_size=4, dedent=False)
         return self.render(syntax)
